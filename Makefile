@@ -12,7 +12,7 @@ NGINX_SRC   ?= /usr/share/nginx/src
 NGINX_BIN   ?= /usr/sbin/nginx
 BUILD       := build
 MODULE_SO   := $(BUILD)/ngx_http_chatwootai_module.so
-NGX_OBJS    := $(BUILD)/nginx-objs
+NGX_OBJS    := $(BUILD)/nginx-src/objs
 
 CORE_SRCS   := $(wildcard src/*.c)
 CORE_HDRS   := $(wildcard src/*.h)
@@ -30,7 +30,7 @@ CORE_LIBS   := -ljansson -lyaml -lcrypto -lm
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps build run stop test test-unit test-nginx test-asan bench clean
+.PHONY: FORCE all deps build run stop test test-unit test-nginx test-asan bench clean
 
 all: build
 
@@ -40,7 +40,14 @@ deps:
 build: $(MODULE_SO) $(BUILD)/libcwai.a
 
 # ---- the nginx dynamic module -------------------------------------------
-$(NGX_OBJS)/Makefile: config
+# nginx's objs/Makefile lists the sources, so a new or removed file means
+# configuring again; .srclist changes only when the list does.
+SRC_LIST    := $(sort $(wildcard src/*.c src/*.h ngx_chatwootai_module/*.c ngx_chatwootai_module/*.h))
+$(BUILD)/.srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(SRC_LIST)' | cmp -s - $@ || echo '$(SRC_LIST)' > $@
+
+$(NGX_OBJS)/Makefile: config $(BUILD)/.srclist
 	@./scripts/configure-nginx.sh "$(NGINX_SRC)" "$(CURDIR)/$(BUILD)/nginx-src" "$(CURDIR)"
 
 $(MODULE_SO): $(NGX_OBJS)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(ADAPTER)

@@ -1,14 +1,450 @@
+/*
+ * ngx_chatwootai: configuration (directives, zones, merge) and the
+ * module definition. Handlers live in their own files.
+ */
+
 #include "ngx_http_chatwootai_module.h"
 
-static ngx_http_module_t  ngx_http_chatwootai_module_ctx = {
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+
+static void *ngx_http_cwai_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_cwai_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_cwai_preconfiguration(ngx_conf_t *cf);
+
+static char *ngx_http_cwai_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_cwai_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cwai_statuses(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_conf_enum_t  ngx_http_cwai_auth_modes[] = {
+    { ngx_string("signature"), NGX_HTTP_CWAI_AUTH_SIGNATURE },
+    { ngx_string("token"), NGX_HTTP_CWAI_AUTH_TOKEN },
+    { ngx_string("off"), NGX_HTTP_CWAI_AUTH_OFF },
+    { ngx_null_string, 0 }
 };
+
+
+static ngx_command_t  ngx_http_cwai_commands[] = {
+
+    { ngx_string("chatwootai_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_cwai_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("chatwootai_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_cwai_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_cwai_webhook_handler },
+
+    { ngx_string("chatwootai_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_cwai_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_cwai_status_handler },
+
+    { ngx_string("chatwootai_zone_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_cwai_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_cwai_zone_api_handler },
+
+    { ngx_string("chatwootai_webhook_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, auth),
+      &ngx_http_cwai_auth_modes },
+
+    { ngx_string("chatwootai_webhook_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cwai_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, secret),
+      NULL },
+
+    { ngx_string("chatwootai_webhook_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cwai_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, token),
+      NULL },
+
+    { ngx_string("chatwootai_webhook_max_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, max_skew),
+      NULL },
+
+    { ngx_string("chatwootai_dedupe_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, dedupe_ttl),
+      NULL },
+
+    { ngx_string("chatwootai_human_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, owner_ttl),
+      NULL },
+
+    { ngx_string("chatwootai_bot_statuses"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_statuses,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_chatwootai_module_ctx = {
+    ngx_http_cwai_preconfiguration,        /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_cwai_create_main_conf,        /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_cwai_create_loc_conf,         /* create location configuration */
+    ngx_http_cwai_merge_loc_conf           /* merge location configuration */
+};
+
 
 ngx_module_t  ngx_http_chatwootai_module = {
     NGX_MODULE_V1,
-    &ngx_http_chatwootai_module_ctx,
-    NULL,
-    NGX_HTTP_MODULE,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    &ngx_http_chatwootai_module_ctx,       /* module context */
+    ngx_http_cwai_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_cwai_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_cwai_add_variables(cf);
+}
+
+
+static void *
+ngx_http_cwai_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_cwai_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cwai_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+    if (ngx_array_init(&cmcf->zones, cf->pool, 2, sizeof(ngx_http_cwai_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+    return cmcf;
+}
+
+
+static void *
+ngx_http_cwai_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_cwai_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cwai_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->zone = NULL;
+     *     conf->zone_name = { 0, NULL };
+     *     conf->statuses = 0;
+     */
+
+    conf->auth = NGX_CONF_UNSET_UINT;
+    conf->secret = NGX_CONF_UNSET_PTR;
+    conf->token = NGX_CONF_UNSET_PTR;
+    conf->max_skew = NGX_CONF_UNSET;
+    conf->dedupe_ttl = NGX_CONF_UNSET_MSEC;
+    conf->owner_ttl = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_cwai_loc_conf_t *prev = parent;
+    ngx_http_cwai_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_conf_merge_uint_value(conf->auth, prev->auth, NGX_HTTP_CWAI_AUTH_SIGNATURE);
+    ngx_conf_merge_ptr_value(conf->secret, prev->secret, NULL);
+    ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
+    ngx_conf_merge_sec_value(conf->max_skew, prev->max_skew, 300);
+    ngx_conf_merge_msec_value(conf->dedupe_ttl, prev->dedupe_ttl, 86400000);
+    ngx_conf_merge_msec_value(conf->owner_ttl, prev->owner_ttl, 86400000);
+
+    if (conf->statuses == 0) {
+        conf->statuses = prev->statuses ? prev->statuses
+                                        : CWAI_STATUS_BIT(CWAI_STATUS_PENDING);
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    if (clcf->handler == ngx_http_cwai_webhook_handler) {
+        if (conf->auth == NGX_HTTP_CWAI_AUTH_SIGNATURE && conf->secret == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "chatwootai_webhook needs chatwootai_webhook_secret "
+                               "(the agent bot's secret in Chatwoot), or "
+                               "\"chatwootai_webhook_auth token|off;\"");
+            return NGX_CONF_ERROR;
+        }
+        if (conf->auth == NGX_HTTP_CWAI_AUTH_TOKEN && conf->token == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"chatwootai_webhook_auth token\" needs "
+                               "chatwootai_webhook_token");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* chatwootai_zone NAME SIZE; */
+static char *
+ngx_http_cwai_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[2]);
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small, at least %uz bytes",
+                           &value[1], 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_cwai_zone_add_conf(cf, &value[1], (size_t) size) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+
+/* chatwootai_webhook | chatwootai_status | chatwootai_zone_api [zone=NAME]; */
+static char *
+ngx_http_cwai_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cwai_loc_conf_t *lcf = conf;
+
+    ngx_str_t                 *value, name;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    if (clcf->handler != NULL) {
+        return "is duplicate: this location already has a content handler";
+    }
+    clcf->handler = (ngx_http_handler_pt) cmd->post;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strncmp(value[1].data, "zone=", 5) != 0 || value[1].len == 5) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected zone=NAME",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+        name.data = value[1].data + 5;
+        name.len = value[1].len - 5;
+        lcf->zone_name = name;
+        lcf->zone = ngx_http_cwai_zone_find(cf, &name);
+        if (lcf->zone == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown chatwootai_zone \"%V\" (declare it "
+                               "at http level before use)", &name);
+            return NGX_CONF_ERROR;
+        }
+        return NGX_CONF_OK;
+    }
+
+    lcf->zone = ngx_http_cwai_zone_find(cf, NULL);
+    if (lcf->zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a shared memory zone: add "
+                           "\"chatwootai_zone NAME SIZE;\" at http level "
+                           "before it", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * chatwootai_webhook_secret / chatwootai_webhook_token:
+ *   a literal, a value with variables, or file:/path (read now, so that
+ *   "nginx -t" fails when the file is missing; one trailing newline and
+ *   surrounding whitespace are dropped).
+ */
+static char *
+ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char                            *s, *e;
+    ssize_t                            n;
+    ngx_fd_t                           fd;
+    ngx_str_t                         *value, path, content;
+    ngx_file_info_t                    fi;
+    ngx_http_complex_value_t         **cvp, *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    cvp = (ngx_http_complex_value_t **) (p + cmd->offset);
+    if (*cvp != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    content = value[1];
+
+    if (content.len > 5 && ngx_strncmp(content.data, "file:", 5) == 0) {
+        path.data = content.data + 5;
+        path.len = content.len - 5;
+        if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (fd == NGX_INVALID_FILE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "%V: cannot open \"%s\"", &cmd->name, path.data);
+            return NGX_CONF_ERROR;
+        }
+        if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
+            ngx_close_file(fd);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: \"%s\" is not a readable file of at most "
+                               "4096 bytes", &cmd->name, path.data);
+            return NGX_CONF_ERROR;
+        }
+        s = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+        if (s == NULL) {
+            ngx_close_file(fd);
+            return NGX_CONF_ERROR;
+        }
+        n = ngx_read_fd(fd, s, (size_t) ngx_file_size(&fi));
+        ngx_close_file(fd);
+        if (n < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "%V: cannot read \"%s\"", &cmd->name, path.data);
+            return NGX_CONF_ERROR;
+        }
+
+        e = s + n;
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+            s++;
+        }
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                         || e[-1] == '\n'))
+        {
+            e--;
+        }
+        if (e == s) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: \"%s\" is empty", &cmd->name, path.data);
+            return NGX_CONF_ERROR;
+        }
+
+        /* a constant complex value: no variable syntax in file contents */
+        cv = ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        cv->value.data = s;
+        cv->value.len = e - s;
+        *cvp = cv;
+        return NGX_CONF_OK;
+    }
+
+    if (content.len == 0) {
+        return "must not be empty";
+    }
+
+    cv = ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (cv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &content;
+    ccv.complex_value = cv;
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+    *cvp = cv;
+    return NGX_CONF_OK;
+}
+
+
+/* chatwootai_bot_statuses pending [open ...]; */
+static char *
+ngx_http_cwai_statuses(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cwai_loc_conf_t *lcf = conf;
+
+    ngx_str_t           *value;
+    ngx_uint_t           i;
+    cwai_conv_status_t   st;
+
+    if (lcf->statuses) {
+        return "is duplicate";
+    }
+    value = cf->args->elts;
+    for (i = 1; i < cf->args->nelts; i++) {
+        st = cwai_status_from_name((const char *) value[i].data, value[i].len);
+        if (st == CWAI_STATUS_UNKNOWN || st == CWAI_STATUS_RESOLVED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid status \"%V\", expected pending, open "
+                               "or snoozed", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        lcf->statuses |= CWAI_STATUS_BIT(st);
+    }
+    return NGX_CONF_OK;
+}

@@ -1,3 +1,7 @@
+/*
+ * ngx_chatwootai: the nginx adapter. Only files in this directory include
+ * nginx headers; the agent logic lives in ../src (the core).
+ */
 #ifndef NGX_HTTP_CHATWOOTAI_MODULE_H
 #define NGX_HTTP_CHATWOOTAI_MODULE_H
 
@@ -5,6 +9,139 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "cwai_webhook.h"
+
 extern ngx_module_t  ngx_http_chatwootai_module;
+
+
+/* ---- counters, held in each zone's shared memory ---------------------- */
+
+typedef enum {
+    NGX_HTTP_CWAI_ACCEPTED = 0,
+    NGX_HTTP_CWAI_IGNORED,
+    NGX_HTTP_CWAI_DUPLICATE,
+    NGX_HTTP_CWAI_REJECTED,
+    NGX_HTTP_CWAI_OUTCOMES
+} ngx_http_cwai_outcome_e;
+
+/* Reason names are listed once, in ngx_http_chatwootai_status.c. */
+#define NGX_HTTP_CWAI_MAX_REASONS  24
+
+typedef struct {
+    ngx_atomic_t                events[CWAI_EV__COUNT];
+    ngx_atomic_t                outcomes[NGX_HTTP_CWAI_OUTCOMES];
+    ngx_atomic_t                rejected[NGX_HTTP_CWAI_MAX_REASONS];
+    ngx_atomic_t                ignored[NGX_HTTP_CWAI_MAX_REASONS];
+    ngx_atomic_t                duplicates[2];      /* delivery, message */
+    ngx_atomic_t                evictions;
+    ngx_atomic_t                expired;
+} ngx_http_cwai_stats_t;
+
+extern const char  *ngx_http_cwai_outcome_names[NGX_HTTP_CWAI_OUTCOMES];
+extern const char  *ngx_http_cwai_rejected_names[];
+extern const char  *ngx_http_cwai_ignored_names[];
+
+void ngx_http_cwai_count_outcome(ngx_http_cwai_stats_t *st,
+    ngx_http_cwai_outcome_e o, const char *reason);
+
+
+/* ---- the L1 zone: slab + rbtree + LRU, shared by all workers ----------- */
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 lru;            /* head: most recent */
+    ngx_uint_t                  entries;
+    ngx_http_cwai_stats_t       stats;
+} ngx_http_cwai_shctx_t;
+
+typedef struct {
+    ngx_str_t                   name;
+    size_t                      size;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_cwai_shctx_t      *sh;
+    ngx_slab_pool_t            *shpool;
+} ngx_http_cwai_zone_t;
+
+typedef struct {
+    ngx_uint_t                  entries;
+    size_t                      size;
+    size_t                      free;
+} ngx_http_cwai_zone_usage_t;
+
+ngx_http_cwai_zone_t *ngx_http_cwai_zone_add_conf(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
+ngx_http_cwai_zone_t *ngx_http_cwai_zone_find(ngx_conf_t *cf, ngx_str_t *name);
+
+/* NGX_OK: found, value copied into pool; NGX_DECLINED: absent or expired.
+ * ttl (optional) gets the remaining time in ms, 0 for "never expires". */
+ngx_int_t ngx_http_cwai_zone_get(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *ttl);
+/* ttl 0 = no expiry. NGX_OK, or NGX_ERROR when the entry cannot fit. */
+ngx_int_t ngx_http_cwai_zone_set(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    ngx_str_t *value, ngx_msec_t ttl);
+/* NGX_OK: added; NGX_DECLINED: a live entry exists; NGX_ERROR. */
+ngx_int_t ngx_http_cwai_zone_add(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    ngx_str_t *value, ngx_msec_t ttl);
+/* Adds delta to a decimal value (absent = 0); ttl applies on creation. */
+ngx_int_t ngx_http_cwai_zone_incr(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    int64_t delta, ngx_msec_t ttl, int64_t *result);
+/* NGX_OK: deleted; NGX_DECLINED: absent. */
+ngx_int_t ngx_http_cwai_zone_delete(ngx_http_cwai_zone_t *z, ngx_str_t *key);
+void ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z,
+    ngx_http_cwai_zone_usage_t *u);
+
+
+/* ---- configuration ----------------------------------------------------- */
+
+typedef struct {
+    ngx_array_t                 zones;          /* ngx_http_cwai_zone_t * */
+} ngx_http_cwai_main_conf_t;
+
+#define NGX_HTTP_CWAI_AUTH_SIGNATURE  1
+#define NGX_HTTP_CWAI_AUTH_TOKEN      2
+#define NGX_HTTP_CWAI_AUTH_OFF        3
+
+typedef struct {
+    ngx_http_cwai_zone_t       *zone;
+    ngx_str_t                   zone_name;      /* zone=NAME on a handler */
+
+    ngx_uint_t                  auth;
+    ngx_http_complex_value_t   *secret;
+    ngx_http_complex_value_t   *token;
+    time_t                      max_skew;
+    ngx_msec_t                  dedupe_ttl;
+    ngx_msec_t                  owner_ttl;
+    ngx_uint_t                  statuses;       /* CWAI_STATUS_BIT mask */
+} ngx_http_cwai_loc_conf_t;
+
+
+/* ---- per-request context (of the main request) ------------------------- */
+
+typedef struct {
+    cwai_webhook_t              wh;
+    unsigned                    parsed:1;
+    ngx_int_t                   rc;             /* of a rejection sent */
+    const char                 *status;         /* $chatwootai_status */
+} ngx_http_cwai_ctx_t;
+
+
+/* ---- handlers and helpers ---------------------------------------------- */
+
+ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cwai_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cwai_zone_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cwai_add_variables(ngx_conf_t *cf);
+
+/* Sends a JSON document (takes ownership of it). */
+ngx_int_t ngx_http_cwai_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *doc);
+/* Sends {"error": code, "detail": detail}. */
+ngx_int_t ngx_http_cwai_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail);
+/* The request body as one contiguous buffer (memory or temp file). */
+ngx_int_t ngx_http_cwai_read_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_table_elt_t *ngx_http_cwai_find_header(ngx_http_request_t *r,
+    const char *lowcase_name, size_t len);
 
 #endif

@@ -12,7 +12,7 @@
 /* An error a caller can show to a client as {"error": code, "detail": detail}. */
 typedef struct {
     const char  *code;          /* static string, e.g. "invalid_json" */
-    char         detail[256];
+    char         detail[512];   /* domain errors: "path:line:col: message" */
 } cwai_err_t;
 
 void cwai_err_set(cwai_err_t *err, const char *code, const char *fmt, ...)

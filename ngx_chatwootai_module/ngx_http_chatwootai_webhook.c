@@ -1,0 +1,488 @@
+/*
+ * chatwootai_webhook: Chatwoot's webhook ingress.
+ * POST + JSON only; authenticate (signature, token or off); parse; decide
+ * (answer, ignore, duplicate); record who owns the conversation; answer at
+ * once — Chatwoot gives a bot 5 s before handing the conversation to humans.
+ */
+
+#include "ngx_http_chatwootai_module.h"
+
+#include "cwai_sig.h"
+
+
+#define CWAI_MAX_DELIVERY_ID  128
+
+
+static void ngx_http_cwai_webhook_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cwai_webhook_process(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx);
+static ngx_int_t ngx_http_cwai_reject(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *detail);
+
+
+static void
+ngx_http_cwai_ctx_cleanup(void *data)
+{
+    ngx_http_cwai_ctx_t  *ctx = data;
+
+    cwai_webhook_free(&ctx->wh);
+}
+
+
+static ngx_http_cwai_stats_t *
+ngx_http_cwai_stats(ngx_http_request_t *r)
+{
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    return &lcf->zone->sh->stats;
+}
+
+
+static ngx_http_cwai_ctx_t *
+ngx_http_cwai_ctx_create(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t   *cln;
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cwai_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+    cln->handler = ngx_http_cwai_ctx_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_chatwootai_module);
+    return ctx;
+}
+
+
+static ngx_uint_t
+ngx_http_cwai_is_json(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+    p = r->headers_in.content_type->value.data;
+    last = p + r->headers_in.content_type->value.len;
+
+    if (last - p < 16 || ngx_strncasecmp(p, (u_char *) "application/json", 16) != 0) {
+        return 0;
+    }
+    p += 16;
+    /* "application/json" alone or followed by parameters (charset=utf-8) */
+    return p == last || *p == ';' || *p == ' ' || *p == '\t';
+}
+
+
+ngx_int_t
+ngx_http_cwai_webhook_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *h;
+    ngx_http_cwai_ctx_t       *ctx;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_cwai_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "POST");
+        (void) ngx_http_cwai_reject(r, ctx, NGX_HTTP_NOT_ALLOWED,
+                   "method_not_allowed", "the webhook accepts POST only");
+        return ctx->rc;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    if (clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        /* answered before reading: close rather than read the whole body */
+        r->keepalive = 0;
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        (void) ngx_http_cwai_reject(r, ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                   "body_too_large",
+                   "the body is larger than client_max_body_size");
+        return ctx->rc;
+    }
+
+    if (!ngx_http_cwai_is_json(r)) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        (void) ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                   "unsupported_media_type",
+                   "Content-Type must be application/json");
+        return ctx->rc;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_cwai_webhook_body);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ngx_http_cwai_count_outcome(ngx_http_cwai_stats(r), NGX_HTTP_CWAI_REJECTED,
+                                    "body_read_error");
+        return rc;
+    }
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_cwai_webhook_body(ngx_http_request_t *r)
+{
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+    ngx_http_finalize_request(r, ngx_http_cwai_webhook_process(r, ctx));
+}
+
+
+static ngx_int_t
+ngx_http_cwai_reject(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *detail)
+{
+    ngx_uint_t  level;
+
+    ctx->status = "rejected";
+    ctx->rc = 0;
+    ngx_http_cwai_count_outcome(ngx_http_cwai_stats(r), NGX_HTTP_CWAI_REJECTED,
+                                code);
+    level = (status == NGX_HTTP_UNAUTHORIZED) ? NGX_LOG_WARN : NGX_LOG_INFO;
+    ngx_log_error(level, r->connection->log, 0,
+                  "chatwootai: webhook rejected: %s: %s", code, detail);
+    /* NGX_DECLINED tells the caller that the response went out */
+    ctx->rc = ngx_http_cwai_send_error(r, status, code, detail);
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_cwai_parse(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    cwai_err_t  err;
+
+    if (ctx->parsed) {
+        return NGX_OK;
+    }
+    if (cwai_webhook_parse((const char *) body->data, body->len, &ctx->wh, &err)
+        != 0)
+    {
+        return ngx_http_cwai_reject(r, ctx, NGX_HTTP_BAD_REQUEST, err.code,
+                                    err.detail);
+    }
+    ctx->parsed = 1;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cwai_authenticate(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                    buf[160];
+    ngx_int_t                 rc;
+    ngx_str_t                 secret, given;
+    ngx_table_elt_t          *sig, *ts, *h;
+    cwai_sig_result_t         res;
+    ngx_http_cwai_loc_conf_t *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    switch (lcf->auth) {
+
+    case NGX_HTTP_CWAI_AUTH_OFF:
+        return NGX_OK;
+
+    case NGX_HTTP_CWAI_AUTH_TOKEN:
+        if (ngx_http_complex_value(r, lcf->token, &secret) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        h = ngx_http_cwai_find_header(r, "x-chatwootai-token", 18);
+        if (h != NULL) {
+            given = h->value;
+        } else if (ngx_http_arg(r, (u_char *) "token", 5, &given) != NGX_OK) {
+            given.len = 0;
+        }
+        if (given.len == 0) {
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       "missing_token",
+                       "the ?token= argument or X-Chatwootai-Token header is required");
+        }
+        if (secret.len == 0 || given.len != secret.len
+            || !cwai_ct_equal(given.data, secret.data, secret.len))
+        {
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       "bad_token", "the webhook token does not match");
+        }
+        return NGX_OK;
+
+    default: /* NGX_HTTP_CWAI_AUTH_SIGNATURE */
+        if (lcf->secret->lengths != NULL) {
+            /* the secret depends on variables such as $chatwootai_account_id
+             * (a map per tenant): parse first; a lying body still fails the
+             * check below, since it is verified with that tenant's secret */
+            rc = ngx_http_cwai_parse(r, ctx, body);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+        if (ngx_http_complex_value(r, lcf->secret, &secret) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (secret.len == 0) {
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       "unknown_secret",
+                       "no webhook secret is configured for this request");
+        }
+
+        sig = ngx_http_cwai_find_header(r, "x-chatwoot-signature", 20);
+        ts = ngx_http_cwai_find_header(r, "x-chatwoot-timestamp", 20);
+
+        res = cwai_sig_verify(secret.data, secret.len,
+                              ts ? (const char *) ts->value.data : NULL,
+                              ts ? ts->value.len : 0,
+                              sig ? (const char *) sig->value.data : NULL,
+                              sig ? sig->value.len : 0,
+                              body->data, body->len,
+                              (int64_t) ngx_time(), (int64_t) lcf->max_skew);
+        switch (res) {
+        case CWAI_SIG_OK:
+            return NGX_OK;
+        case CWAI_SIG_MISSING:
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       cwai_sig_result_name(res),
+                       "X-Chatwoot-Signature and X-Chatwoot-Timestamp are required");
+        case CWAI_SIG_MALFORMED:
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       cwai_sig_result_name(res),
+                       "expected X-Chatwoot-Signature: sha256=<64 hex> and "
+                       "X-Chatwoot-Timestamp: <unix seconds>");
+        case CWAI_SIG_STALE:
+            ngx_snprintf(buf, sizeof(buf),
+                         "X-Chatwoot-Timestamp is more than %T s away from "
+                         "this server's clock%Z", lcf->max_skew);
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       cwai_sig_result_name(res), (const char *) buf);
+        default:
+            return ngx_http_cwai_reject(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                       cwai_sig_result_name(res),
+                       "X-Chatwoot-Signature does not match the body");
+        }
+    }
+}
+
+
+/* Remembers who owns a conversation so the bot stays silent where a human
+ * took over. Keys are per inbox: conversation display ids are per account
+ * and every inbox belongs to one account. */
+static void
+ngx_http_cwai_record_owner(ngx_http_request_t *r, cwai_verdict_t *v)
+{
+    u_char                     kbuf[64], vbuf[64];
+    ngx_str_t                  key, val;
+    ngx_http_cwai_ctx_t       *ctx;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    if (v->owner == CWAI_OWNER_NOCHANGE) {
+        return;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
+    key.data = kbuf;
+    val.data = vbuf;
+    val.len = ngx_snprintf(vbuf, sizeof(vbuf), "%s:%s:%T",
+                           cwai_owner_signal_name(v->owner),
+                           cwai_status_name(ctx->wh.status), ngx_time())
+              - vbuf;
+
+    switch (v->owner) {
+
+    case CWAI_OWNER_HUMAN_REPLIED:
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
+                               ctx->wh.conversation_id) - kbuf;
+        break;
+
+    case CWAI_OWNER_RELEASED:
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
+                               ctx->wh.conversation_id) - kbuf;
+        (void) ngx_http_cwai_zone_delete(lcf->zone, &key);
+        /* the owner record below says it was released */
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "o:%L:%L", ctx->wh.inbox_id,
+                               ctx->wh.conversation_id) - kbuf;
+        break;
+
+    default:
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "o:%L:%L", ctx->wh.inbox_id,
+                               ctx->wh.conversation_id) - kbuf;
+        break;
+    }
+
+    if (ngx_http_cwai_zone_set(lcf->zone, &key, &val, lcf->owner_ttl) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "chatwootai: cannot record the conversation's owner "
+                      "in zone \"%V\"", &lcf->zone->name);
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_cwai_human_active(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    u_char                     kbuf[64];
+    ngx_str_t                  key;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    key.data = kbuf;
+    key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
+                           ctx->wh.conversation_id) - kbuf;
+    return ngx_http_cwai_zone_get(lcf->zone, &key, NULL, NULL, NULL) == NGX_OK;
+}
+
+
+/* NGX_OK: first time seen; NGX_DECLINED: a duplicate (reason set). */
+static ngx_int_t
+ngx_http_cwai_dedupe(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    const char **reason)
+{
+    u_char                     kbuf[CWAI_MAX_DELIVERY_ID + 8];
+    ngx_int_t                  rc;
+    ngx_str_t                  key, one = ngx_string("1");
+    ngx_table_elt_t           *h;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    key.data = kbuf;
+
+    /* a retried delivery (Chatwoot retries bots on 429/500) keeps its id */
+    h = ngx_http_cwai_find_header(r, "x-chatwoot-delivery", 19);
+    if (h != NULL && h->value.len > 0 && h->value.len <= CWAI_MAX_DELIVERY_ID) {
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "d:%V", &h->value) - kbuf;
+        rc = ngx_http_cwai_zone_add(lcf->zone, &key, &one, lcf->dedupe_ttl);
+        if (rc == NGX_DECLINED) {
+            *reason = "delivery_id";
+            return NGX_DECLINED;
+        }
+    }
+
+    /* the same message through another receiver or a new delivery */
+    key.len = ngx_snprintf(kbuf, sizeof(kbuf), "m:%L:%L", ctx->wh.inbox_id,
+                           ctx->wh.message_id) - kbuf;
+    rc = ngx_http_cwai_zone_add(lcf->zone, &key, &one, lcf->dedupe_ttl);
+    if (rc == NGX_DECLINED) {
+        *reason = "message_id";
+        return NGX_DECLINED;
+    }
+    if (rc == NGX_ERROR) {
+        /* cannot happen for tiny entries unless the zone is misconfigured;
+         * answering twice is worse than a log line, but losing is worse still */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chatwootai: dedupe entry does not fit in zone \"%V\"",
+                      &lcf->zone->name);
+    }
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  body;
+    json_t                    *doc;
+    const char                *reason;
+    cwai_verdict_t             v;
+    cwai_filter_conf_t         fc;
+    ngx_http_cwai_stats_t     *st;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    st = &lcf->zone->sh->stats;
+
+    if (ngx_http_cwai_read_body(r, &body) != NGX_OK) {
+        (void) ngx_http_cwai_reject(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                   "body_read_error", "the request body could not be read");
+        return ctx->rc;
+    }
+
+    /* both answer NGX_DECLINED once they have sent a rejection */
+    rc = ngx_http_cwai_authenticate(r, ctx, &body);
+    if (rc == NGX_OK) {
+        rc = ngx_http_cwai_parse(r, ctx, &body);
+    }
+    if (rc == NGX_DECLINED) {
+        return ctx->rc;
+    }
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    (void) ngx_atomic_fetch_add(&st->events[ctx->wh.type], 1);
+
+    fc.statuses = (unsigned) lcf->statuses;
+    cwai_webhook_classify(&ctx->wh, &fc, &v);
+
+    ngx_http_cwai_record_owner(r, &v);
+
+    if (v.accept && ngx_http_cwai_human_active(r, ctx)) {
+        v.accept = 0;
+        v.reason = "human_active";
+    }
+
+    if (!v.accept) {
+        ctx->status = "ignored";
+        ngx_http_cwai_count_outcome(st, NGX_HTTP_CWAI_IGNORED, v.reason);
+        doc = json_pack("{s:s, s:s}", "status", "ignored", "reason", v.reason);
+        return doc ? ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc)
+                   : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_cwai_dedupe(r, ctx, &reason) == NGX_DECLINED) {
+        ctx->status = "duplicate";
+        ngx_http_cwai_count_outcome(st, NGX_HTTP_CWAI_DUPLICATE, reason);
+        doc = json_pack("{s:s, s:s}", "status", "duplicate", "reason", reason);
+        return doc ? ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc)
+                   : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->status = "accepted";
+    ngx_http_cwai_count_outcome(st, NGX_HTTP_CWAI_ACCEPTED, NULL);
+
+    doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
+                    "status", "accepted",
+                    "event", ctx->wh.event,
+                    "account_id", (json_int_t) ctx->wh.account_id,
+                    "inbox_id", (json_int_t) ctx->wh.inbox_id,
+                    "conversation_id", (json_int_t) ctx->wh.conversation_id,
+                    "message_id", (json_int_t) ctx->wh.message_id,
+                    "channel", ctx->wh.channel);
+    return doc ? ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc)
+               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
