@@ -114,7 +114,7 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
 
 static ngx_http_module_t  ngx_http_chatwootai_module_ctx = {
     ngx_http_cwai_preconfiguration,        /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_cwai_filter_init,             /* postconfiguration */
 
     ngx_http_cwai_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -281,6 +281,7 @@ ngx_http_cwai_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate: this location already has a content handler";
     }
     clcf->handler = (ngx_http_handler_pt) cmd->post;
+    lcf->json_errors = 1;
 
     value = cf->args->elts;
 

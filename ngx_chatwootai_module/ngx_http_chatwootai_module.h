@@ -113,6 +113,7 @@ typedef struct {
     ngx_msec_t                  dedupe_ttl;
     ngx_msec_t                  owner_ttl;
     ngx_uint_t                  statuses;       /* CWAI_STATUS_BIT mask */
+    ngx_flag_t                  json_errors;    /* one of our handlers */
 } ngx_http_cwai_loc_conf_t;
 
 
@@ -122,6 +123,7 @@ typedef struct {
     cwai_webhook_t              wh;
     unsigned                    parsed:1;
     ngx_int_t                   rc;             /* of a rejection sent */
+    ngx_buf_t                  *error_body;     /* JSON replacing nginx's page */
     const char                 *status;         /* $chatwootai_status */
 } ngx_http_cwai_ctx_t;
 
@@ -132,6 +134,7 @@ ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_zone_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_cwai_filter_init(ngx_conf_t *cf);
 
 /* Sends a JSON document (takes ownership of it). */
 ngx_int_t ngx_http_cwai_send_json(ngx_http_request_t *r, ngx_uint_t status,

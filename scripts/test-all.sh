@@ -1,0 +1,25 @@
+#!/bin/bash
+# make test: C unit tests for the core, then the Test::Nginx suite.
+# Prints one summary and exits non-zero on any failure.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+unit_rc=0 nginx_rc=0
+unit_out=$(make -s test-unit 2>&1) || unit_rc=$?
+echo "$unit_out" | grep -vE '^(cc|ar) ' 
+unit_line=$(echo "$unit_out" | grep -E '^unit: ' | tail -1)
+
+suite_out=$(./t/run-suite.sh "$@" 2>&1) || nginx_rc=$?
+echo "$suite_out"
+suite_line=$(echo "$suite_out" | grep -E '^(Result|Files=)' | tr '\n' ' ')
+
+echo
+echo "== summary =="
+echo "${unit_line:-unit: did not run (exit $unit_rc)}"
+echo "nginx: ${suite_line:-did not run} (exit $nginx_rc)"
+if [ $unit_rc -ne 0 ] || [ $nginx_rc -ne 0 ]; then
+    echo "FAILED"
+    exit 1
+fi
+echo "ALL TESTS PASSED"
