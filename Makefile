@@ -37,7 +37,7 @@ all: build
 deps:
 	@./scripts/deps.sh
 
-build: $(MODULE_SO) $(BUILD)/libcwai.a
+build: $(MODULE_SO) $(BUILD)/libcwai.a $(BUILD)/cwai
 
 # ---- the nginx dynamic module -------------------------------------------
 # nginx's objs/Makefile lists the sources, so a new or removed file means
@@ -64,6 +64,10 @@ $(BUILD)/core/%.o: src/%.c $(CORE_HDRS)
 $(BUILD)/libcwai.a: $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+# ---- the command-line tool ------------------------------------------------
+$(BUILD)/cwai: src/cli/cwai.c $(CORE_HDRS) $(BUILD)/libcwai.a
+	$(CC) $(CORE_CFLAGS) -Isrc src/cli/cwai.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
 
 # ---- tests ----------------------------------------------------------------
 $(BUILD)/unit_suites.h: $(UNIT_SRCS)

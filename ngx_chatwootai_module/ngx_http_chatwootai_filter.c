@@ -1,4 +1,6 @@
 /*
+ * The module's filters. For subrequests that are our upstream calls, they
+ * capture the response (ngx_http_chatwootai_call.c). For main requests:
  * JSON errors from the module's locations: nginx answers some requests
  * itself before a content handler runs (413 for a Content-Length over
  * client_max_body_size, 400, 408, 500) with an HTML page. Chatwoot and
@@ -60,9 +62,17 @@ ngx_http_cwai_header_filter(ngx_http_request_t *r)
     size_t                     len;
     ngx_buf_t                 *b;
     ngx_http_cwai_ctx_t       *ctx;
+    ngx_http_cwai_call_t      *call;
     ngx_http_cwai_loc_conf_t  *lcf;
 
-    if (r != r->main || r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
+    if (r != r->main) {
+        /* our upstream calls: capture, never pass on */
+        call = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+        return call ? ngx_http_cwai_call_header(r, call)
+                    : ngx_http_next_header_filter(r);
+    }
+
+    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -128,10 +138,13 @@ ngx_http_cwai_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_uint_t            last = 0;
     ngx_chain_t          *cl, out;
-    ngx_http_cwai_ctx_t  *ctx;
+    ngx_http_cwai_ctx_t   *ctx;
+    ngx_http_cwai_call_t  *call;
 
     if (r != r->main) {
-        return ngx_http_next_body_filter(r, in);
+        call = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+        return call ? ngx_http_cwai_call_body(r, call, in)
+                    : ngx_http_next_body_filter(r, in);
     }
     ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
     if (ctx == NULL || ctx->error_body == NULL) {

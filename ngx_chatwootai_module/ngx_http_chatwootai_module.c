@@ -59,6 +59,34 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       0,
       (void *) ngx_http_cwai_zone_api_handler },
 
+    { ngx_string("chatwootai_playground"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_cwai_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_cwai_playground_handler },
+
+    { ngx_string("chatwootai_domain"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_cwai_domain_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chatwootai_tenant"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, tenant),
+      NULL },
+
+    { ngx_string("chatwootai_history_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, history_ttl),
+      NULL },
+
     { ngx_string("chatwootai_webhook_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -160,7 +188,10 @@ ngx_http_cwai_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
     if (ngx_array_init(&cmcf->zones, cf->pool, 2, sizeof(ngx_http_cwai_zone_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&cmcf->domains, cf->pool, 4,
+                          sizeof(ngx_http_cwai_domain_t))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -192,6 +223,8 @@ ngx_http_cwai_create_loc_conf(ngx_conf_t *cf)
     conf->max_skew = NGX_CONF_UNSET;
     conf->dedupe_ttl = NGX_CONF_UNSET_MSEC;
     conf->owner_ttl = NGX_CONF_UNSET_MSEC;
+    conf->tenant = NGX_CONF_UNSET_PTR;
+    conf->history_ttl = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -211,6 +244,8 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->max_skew, prev->max_skew, 300);
     ngx_conf_merge_msec_value(conf->dedupe_ttl, prev->dedupe_ttl, 86400000);
     ngx_conf_merge_msec_value(conf->owner_ttl, prev->owner_ttl, 86400000);
+    ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
+    ngx_conf_merge_msec_value(conf->history_ttl, prev->history_ttl, 3600000);
 
     if (conf->statuses == 0) {
         conf->statuses = prev->statuses ? prev->statuses

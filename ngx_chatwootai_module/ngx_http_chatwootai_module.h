@@ -10,6 +10,8 @@
 #include <ngx_http.h>
 
 #include "cwai_webhook.h"
+#include "cwai_domain.h"
+#include "cwai_agent.h"
 
 extern ngx_module_t  ngx_http_chatwootai_module;
 
@@ -95,7 +97,14 @@ void ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z,
 /* ---- configuration ----------------------------------------------------- */
 
 typedef struct {
+    ngx_str_t                   name;
+    cwai_domain_t              *domain;
+    cwai_bot_t                 *bot;            /* the embedded agent */
+} ngx_http_cwai_domain_t;
+
+typedef struct {
     ngx_array_t                 zones;          /* ngx_http_cwai_zone_t * */
+    ngx_array_t                 domains;        /* ngx_http_cwai_domain_t */
 } ngx_http_cwai_main_conf_t;
 
 #define NGX_HTTP_CWAI_AUTH_SIGNATURE  1
@@ -114,6 +123,8 @@ typedef struct {
     ngx_msec_t                  owner_ttl;
     ngx_uint_t                  statuses;       /* CWAI_STATUS_BIT mask */
     ngx_flag_t                  json_errors;    /* one of our handlers */
+    ngx_http_complex_value_t   *tenant;         /* domain name per request */
+    ngx_msec_t                  history_ttl;
 } ngx_http_cwai_loc_conf_t;
 
 
@@ -128,12 +139,89 @@ typedef struct {
 } ngx_http_cwai_ctx_t;
 
 
+/* ---- upstream calls (background subrequests) ---------------------------- */
+
+typedef struct ngx_http_cwai_call_s  ngx_http_cwai_call_t;
+typedef void (*ngx_http_cwai_call_pt)(ngx_http_cwai_call_t *call);
+
+typedef struct {
+    const char                 *name;
+    ngx_str_t                   value;
+} ngx_http_cwai_header_t;
+
+struct ngx_http_cwai_call_s {
+    /* the request: an internal location prefix + the peer's own path */
+    ngx_str_t                   uri;
+    ngx_str_t                   args;
+    ngx_uint_t                  method;         /* NGX_HTTP_POST or _GET */
+    ngx_str_t                   body;
+    ngx_http_cwai_header_t      headers[4];
+    ngx_uint_t                  nheaders;
+    size_t                      max_response;
+
+    ngx_http_cwai_call_pt       handler;        /* when it ends */
+    void                       *data;
+
+    /* the result */
+    ngx_int_t                   rc;             /* as seen by post_subrequest */
+    ngx_uint_t                  status;         /* 0: no response at all */
+    ngx_str_t                   response;       /* NUL-terminated */
+    size_t                      capacity;
+    off_t                       content_length;
+    ngx_msec_t                  retry_after;
+    ngx_msec_t                  started;
+    ngx_msec_t                  elapsed;
+    unsigned                    handled:1;
+    unsigned                    eof:1;
+    unsigned                    overflow:1;
+    unsigned                    complete:1;     /* whole body received */
+
+    ngx_http_request_t         *r;              /* the main request */
+};
+
+/* A timer that keeps the main request alive (backoff, debounce). */
+typedef struct {
+    ngx_event_t                 ev;
+    ngx_http_request_t         *r;
+    void                      (*handler)(void *data);
+    void                       *data;
+} ngx_http_cwai_wait_t;
+
+ngx_int_t ngx_http_cwai_call_start(ngx_http_request_t *r,
+    ngx_http_cwai_call_t *call);
+ngx_int_t ngx_http_cwai_call_header(ngx_http_request_t *sr,
+    ngx_http_cwai_call_t *call);
+ngx_int_t ngx_http_cwai_call_body(ngx_http_request_t *sr,
+    ngx_http_cwai_call_t *call, ngx_chain_t *in);
+ngx_int_t ngx_http_cwai_wait(ngx_http_request_t *r, ngx_http_cwai_wait_t *w,
+    ngx_msec_t delay);
+
+
+/* ---- conversation memory ---------------------------------------------- */
+
+#define NGX_HTTP_CWAI_MAX_TURNS  16
+
+json_t *ngx_http_cwai_memory_load(ngx_http_request_t *r, ngx_str_t *key,
+    cwai_turn_t *history, size_t *nhistory);
+void ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role,
+    const char *text, size_t len, const char *agent);
+void ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key,
+    json_t *turns);
+
+
 /* ---- handlers and helpers ---------------------------------------------- */
 
 ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_zone_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cwai_playground_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_add_variables(ngx_conf_t *cf);
+char *ngx_http_cwai_domain_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_cwai_domain_t *ngx_http_cwai_domain_find(
+    ngx_http_cwai_main_conf_t *cmcf, ngx_str_t *name);
+ngx_int_t ngx_http_cwai_domain_for_request(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_http_cwai_domain_t **out);
 ngx_int_t ngx_http_cwai_filter_init(ngx_conf_t *cf);
 
 /* Sends a JSON document (takes ownership of it). */

@@ -15,7 +15,8 @@ ngx_http_cwai_send_json(ngx_http_request_t *r, ngx_uint_t status, json_t *doc)
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
-    s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* 6 significant digits: confidences and timings, not 0.911000000003 */
+    s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(doc);
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -7,6 +7,7 @@ use Cwai::Chatwoot;
 
 our $IN = wire('message_created_incoming_whatsapp.json');
 our $IN_OTHER = wire('message_created_incoming_whatsapp.json', sub { $_[0]{id} = 91000 });
+our $IN_SHORT = wire('message_created_incoming_whatsapp.json', sub { $_[0]{id} = 92000 });
 our $H1 = signed_headers($IN, delivery => '6f1d2c3a-8b47-4e5f-9a10-2b3c4d5e6f70');
 our $H2 = signed_headers($IN, delivery => '11111111-2222-4333-8444-555555555555');
 our $H3 = signed_headers($IN_OTHER, delivery => '6f1d2c3a-8b47-4e5f-9a10-2b3c4d5e6f70');
@@ -20,7 +21,12 @@ add_block_preprocessor(sub {
     location = /hook {
         chatwootai_webhook;
         chatwootai_webhook_secret Rk8vX2mP9qT4wZ7nC3bH6jYs;
-        chatwootai_dedupe_ttl 1500ms;
+        chatwootai_dedupe_ttl 60s;
+    }
+    location = /hook-short {
+        chatwootai_webhook;
+        chatwootai_webhook_secret Rk8vX2mP9qT4wZ7nC3bH6jYs;
+        chatwootai_dedupe_ttl 1s;
     }
     location = /status { chatwootai_status; }
 _EOC_
@@ -71,13 +77,22 @@ chatwootai_duplicates_total\{zone="cwai",key="message_id"\} 1
 $::H3
 --- response_body
 {"status":"duplicate","reason":"delivery_id"}
+
+
+
+=== TEST 5: a message remembered for a short TTL (checked in the next test)
+--- request eval
+"POST /hook-short\n$::IN_SHORT"
+--- more_headers eval
+::signed_headers($::IN_SHORT, delivery => 'aaaaaaaa-2222-4333-8444-555555555555')
+--- response_body_like: "status":"accepted"
 --- wait: 2
 
 
 
-=== TEST 5: after the dedupe TTL the marks have expired
+=== TEST 6: ... has expired, so the same delivery is new again
 --- request eval
-"POST /hook\n$::IN"
+"POST /hook-short\n$::IN_SHORT"
 --- more_headers eval
-::signed_headers($::IN, delivery => '6f1d2c3a-8b47-4e5f-9a10-2b3c4d5e6f70')
+::signed_headers($::IN_SHORT, delivery => 'aaaaaaaa-2222-4333-8444-555555555555')
 --- response_body_like: "status":"accepted"

@@ -1,0 +1,108 @@
+/*
+ * Conversation memory: the recent turns of a conversation, kept in the zone
+ * as a small JSON array [{"r":"c"|"a","t":text,"a":agent}, ...], oldest
+ * first. A bot token cannot read history from Chatwoot, so the gateway
+ * remembers what it saw (webhooks) and said (its replies).
+ */
+
+#include "ngx_http_chatwootai_module.h"
+
+
+#define NGX_HTTP_CWAI_MAX_TURN_TEXT  2000
+
+
+/*
+ * Loads the turns under key (an empty array when there are none) and fills
+ * history[] (at most NGX_HTTP_CWAI_MAX_TURNS, pointing into the returned
+ * array, which the caller must json_decref). NULL on allocation failure.
+ */
+json_t *
+ngx_http_cwai_memory_load(ngx_http_request_t *r, ngx_str_t *key,
+    cwai_turn_t *history, size_t *nhistory)
+{
+    size_t                     i, skip;
+    json_t                    *turns, *t;
+    ngx_str_t                  value;
+    const char                *role, *text;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    *nhistory = 0;
+
+    turns = NULL;
+    if (ngx_http_cwai_zone_get(lcf->zone, key, r->pool, &value, NULL) == NGX_OK) {
+        turns = json_loadb((const char *) value.data, value.len, 0, NULL);
+    }
+    if (!json_is_array(turns)) {
+        json_decref(turns);
+        return json_array();
+    }
+
+    skip = json_array_size(turns) > NGX_HTTP_CWAI_MAX_TURNS
+           ? json_array_size(turns) - NGX_HTTP_CWAI_MAX_TURNS : 0;
+
+    json_array_foreach(turns, i, t) {
+        role = json_string_value(json_object_get(t, "r"));
+        text = json_string_value(json_object_get(t, "t"));
+        if (i < skip || role == NULL || text == NULL) {
+            continue;
+        }
+        history[*nhistory].role = role[0] == 'a' ? CWAI_ROLE_ASSISTANT
+                                                 : CWAI_ROLE_CUSTOMER;
+        history[*nhistory].text = text;
+        history[*nhistory].agent = json_string_value(json_object_get(t, "a"));
+        (*nhistory)++;
+    }
+    return turns;
+}
+
+
+void
+ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role, const char *text,
+    size_t len, const char *agent)
+{
+    json_t  *t;
+
+    /* cut long texts on a UTF-8 boundary: memory is context, not archive */
+    if (len > NGX_HTTP_CWAI_MAX_TURN_TEXT) {
+        len = NGX_HTTP_CWAI_MAX_TURN_TEXT;
+        while (len && ((unsigned char) text[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+    t = json_pack("{s:s, s:s%}", "r", role == CWAI_ROLE_ASSISTANT ? "a" : "c",
+                  "t", text, len);
+    if (t != NULL && agent != NULL) {
+        json_object_set_new(t, "a", json_string(agent));
+    }
+    if (t != NULL) {
+        json_array_append_new(turns, t);
+    }
+}
+
+
+void
+ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key, json_t *turns)
+{
+    char                      *s;
+    ngx_str_t                  value;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    while (json_array_size(turns) > NGX_HTTP_CWAI_MAX_TURNS) {
+        json_array_remove(turns, 0);
+    }
+    s = json_dumps(turns, JSON_COMPACT);
+    if (s == NULL) {
+        return;
+    }
+    value.data = (u_char *) s;
+    value.len = ngx_strlen(s);
+    if (ngx_http_cwai_zone_set(lcf->zone, key, &value, lcf->history_ttl) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "chatwootai: conversation memory does not fit in zone \"%V\"",
+                      &lcf->zone->name);
+    }
+    free(s);
+}

@@ -1,0 +1,292 @@
+/*
+ * The embedded agent on the cosmetics domain: every customer turn of
+ * fixtures/store/conversations.json, with its history and the reference
+ * "now", must route correctly (>= 90%) and price/policy/slot answers must
+ * contain the expected facts. CWAI_AGENT_VERBOSE=1 prints every turn.
+ */
+#include "unit.h"
+#include "cwai_agent.h"
+#include "cwai_compose.h"
+#include "cwai_locale.h"
+#include "cwai_text.h"
+
+#include <ctype.h>
+#include <jansson.h>
+
+#define UNIT_MIN_FACTS  0
+
+static cwai_domain_t *
+load_cosmetics(void)
+{
+    const char     *paths[] = { "../../domains/cosmetics.yaml" };
+    cwai_err_t      err;
+    cwai_domain_t  *d;
+
+    memset(&err, 0, sizeof(err));
+    d = cwai_domain_load(paths, 1, &err);
+    ck_assert_msg(d != NULL, "cosmetics.yaml: %s %s", err.code ? err.code : "", err.detail);
+    return d;
+}
+
+/* Lower case, no accents, single spaces, money as "r$<reais>,<cents>". */
+static void
+fact_norm(const char *s, char *out, size_t size)
+{
+    char    f[4096];
+    size_t  n = cwai_text_fold(s, strlen(s), f, sizeof(f)), i = 0, o = 0;
+    int     space = 0;
+
+    while (i < n && o + 16 < size) {
+        if (f[i] == 'r' && f[i + 1] == '$') {
+            size_t  j = i + 2;
+            char    digits[32];
+            size_t  nd = 0;
+
+            while (j < n && f[j] == ' ') {
+                j++;
+            }
+            if (j < n && isdigit((unsigned char) f[j])) {
+                while (j < n && nd < 20 && (isdigit((unsigned char) f[j])
+                                            || (f[j] == '.' && j + 1 < n && isdigit((unsigned char) f[j + 1]))))
+                {
+                    if (f[j] != '.') {
+                        digits[nd++] = f[j];
+                    }
+                    j++;
+                }
+                digits[nd] = '\0';
+                if (j + 2 < n + 1 && f[j] == ',' && isdigit((unsigned char) f[j + 1])
+                    && isdigit((unsigned char) f[j + 2]))
+                {
+                    o += (size_t) snprintf(out + o, size - o, "r$%s,%c%c", digits, f[j + 1], f[j + 2]);
+                    j += 3;
+                } else {
+                    o += (size_t) snprintf(out + o, size - o, "r$%s,00", digits);
+                }
+                i = j;
+                space = 0;
+                continue;
+            }
+        }
+        if (isspace((unsigned char) f[i])) {
+            if (!space && o > 0) {
+                out[o++] = ' ';
+            }
+            space = 1;
+            i++;
+            continue;
+        }
+        space = 0;
+        out[o++] = f[i++];
+    }
+    out[o] = '\0';
+}
+
+static int
+has_fact(const char *reply, const char *fact)
+{
+    char  r[4096], f[256];
+
+    fact_norm(reply, r, sizeof(r));
+    fact_norm(fact, f, sizeof(f));
+    return strstr(r, f) != NULL;
+}
+
+static int64_t
+parse_now(const char *s)
+{
+    cwai_date_t  d;
+    int          h, m, oh, om;
+    char         sign;
+
+    ck_assert_int_eq(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%*2d%c%2d:%2d", &d.year, &d.month, &d.day,
+                            &h, &m, &sign, &oh, &om), 8);
+    return cwai_local_to_unix(d, h * 60 + m, (sign == '-' ? -1 : 1) * (oh * 60 + om));
+}
+
+typedef struct {
+    int  turns, routed_ok;
+    int  facts, facts_ok;
+    int  must_not_bad;
+    int  handoffs;
+} eval_t;
+
+static const char *
+ok_agents(json_t *turn, char *buf, size_t size)
+{
+    json_t  *acc = json_object_get(turn, "acceptable_agents");
+    size_t   i, o = 0;
+
+    o += (size_t) snprintf(buf, size, "%s", json_string_value(json_object_get(turn, "expected_agent")));
+    for (i = 0; acc && i < json_array_size(acc) && o < size; i++) {
+        o += (size_t) snprintf(buf + o, size - o, "|%s", json_string_value(json_array_get(acc, i)));
+    }
+    return buf;
+}
+
+static int
+agent_ok(json_t *turn, const char *agent)
+{
+    json_t  *acc = json_object_get(turn, "acceptable_agents");
+    size_t   i;
+
+    if (strcmp(json_string_value(json_object_get(turn, "expected_agent")), agent) == 0) {
+        return 1;
+    }
+    for (i = 0; acc && i < json_array_size(acc); i++) {
+        if (strcmp(json_string_value(json_array_get(acc, i)), agent) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs every customer turn. own: the assistant turns of the history are the
+ * agent's own replies (else the reference replies of the fixture). */
+static void
+run_all(const cwai_bot_t *b, json_t *convs, unsigned flags, int own, int verbose, eval_t *ev)
+{
+    size_t  ci, ti, i;
+
+    memset(ev, 0, sizeof(*ev));
+    for (ci = 0; ci < json_array_size(convs); ci++) {
+        json_t       *conv = json_array_get(convs, ci);
+        json_t       *turns = json_object_get(conv, "turns");
+        size_t        nt = json_array_size(turns);
+        cwai_turn_t  *hist = calloc(nt + 1, sizeof(cwai_turn_t));
+        char        **own_replies = calloc(nt + 1, sizeof(char *));
+        const char  **agents = calloc(nt + 1, sizeof(char *));
+        int64_t       now = parse_now(json_string_value(json_object_get(conv, "reference_now")));
+        const char   *channel = json_string_value(json_object_get(conv, "channel"));
+
+        if (verbose) {
+            printf("== %s %s\n", json_string_value(json_object_get(conv, "id")),
+                   json_string_value(json_object_get(conv, "title")));
+        }
+        for (ti = 0; ti < nt; ti++) {
+            json_t              *turn = json_array_get(turns, ti);
+            const char          *role = json_string_value(json_object_get(turn, "role"));
+            cwai_agent_input_t   in;
+            cwai_answer_t        a;
+            json_t              *facts, *must_not;
+            char                 buf[128];
+            int                  ok, fok = 1;
+
+            hist[ti].role = strcmp(role, "customer") == 0 ? CWAI_ROLE_CUSTOMER : CWAI_ROLE_ASSISTANT;
+            hist[ti].text = json_string_value(json_object_get(turn, "text"));
+            if (hist[ti].role == CWAI_ROLE_ASSISTANT) {
+                hist[ti].agent = ti > 0 ? agents[ti - 1] : NULL;
+                if (own && ti > 0 && own_replies[ti - 1]) {
+                    hist[ti].text = own_replies[ti - 1];
+                }
+                continue;
+            }
+            memset(&in, 0, sizeof(in));
+            in.text = hist[ti].text;
+            in.channel = channel;
+            in.now = now;
+            in.history = hist;
+            in.nhistory = ti;
+            in.flags = flags;
+            ck_assert_int_eq(cwai_agent_answer(b, &in, &a), 0);
+            ck_assert_ptr_nonnull(a.reply);
+            agents[ti] = a.agent;           /* static strings */
+            own_replies[ti] = strdup(a.reply);
+            ev->turns++;
+            ev->handoffs += a.handoff;
+            ok = agent_ok(turn, a.agent);
+            ev->routed_ok += ok;
+            facts = json_object_get(turn, "expected_facts");
+            for (i = 0; facts && i < json_array_size(facts); i++) {
+                int  h = has_fact(a.reply, json_string_value(json_array_get(facts, i)));
+
+                ev->facts++;
+                ev->facts_ok += h;
+                fok &= h;
+            }
+            must_not = json_object_get(turn, "must_not");
+            for (i = 0; must_not && i < json_array_size(must_not); i++) {
+                if (has_fact(a.reply, json_string_value(json_array_get(must_not, i)))) {
+                    ev->must_not_bad++;
+                }
+            }
+            if (verbose) {
+                printf("  %s [%s] %-10s %-22s %.2f %s%s\n    > %s\n    < %s\n",
+                       ok ? "ok " : "BAD", ok_agents(turn, buf, sizeof(buf)), a.agent,
+                       a.intent ? a.intent : "-", a.confidence,
+                       a.handoff ? "HANDOFF " : "", fok ? "" : "FACTS-MISSING", in.text, a.reply);
+                for (i = 0; facts && i < json_array_size(facts); i++) {
+                    const char  *f = json_string_value(json_array_get(facts, i));
+
+                    if (!has_fact(a.reply, f)) {
+                        printf("    missing fact: %s\n", f);
+                    }
+                }
+            }
+            cwai_answer_free(&a);
+        }
+        for (ti = 0; ti < nt; ti++) {
+            free(own_replies[ti]);
+        }
+        free(own_replies);
+        free(agents);
+        free(hist);
+    }
+}
+
+static json_t *
+load_convs(void)
+{
+    size_t        len;
+    char         *s = unit_read_file("fixtures/store/conversations.json", &len);
+    json_error_t  je;
+    json_t       *j = json_loadb(s, len, 0, &je);
+
+    free(s);
+    ck_assert_msg(j != NULL, "conversations.json: %s", je.text);
+    return j;
+}
+
+START_TEST(conversations_accuracy)
+{
+    cwai_domain_t  *d = load_cosmetics();
+    cwai_err_t      err;
+    cwai_bot_t     *b;
+    json_t         *convs = load_convs();
+    eval_t          ev, ho, own;
+    const char     *v = getenv("CWAI_AGENT_VERBOSE");
+    int             verbose = v && *v == '1';
+
+    memset(&err, 0, sizeof(err));
+    b = cwai_agent_new(d, &err);
+    ck_assert_msg(b != NULL, "%s", err.detail);
+
+    run_all(b, convs, 0, 0, verbose, &ev);
+    run_all(b, convs, CWAI_AGENT_HOLDOUT, 0, v && *v == '2', &ho);
+    run_all(b, convs, CWAI_AGENT_HOLDOUT, 1, v && *v == '3', &own);
+    printf("agent: routing %d/%d = %.1f%% (held-out examples: %d/%d = %.1f%%; own replies as history: %.1f%%)\n",
+           ev.routed_ok, ev.turns, 100.0 * ev.routed_ok / ev.turns,
+           ho.routed_ok, ho.turns, 100.0 * ho.routed_ok / ho.turns, 100.0 * own.routed_ok / own.turns);
+    printf("agent: expected facts %d/%d (held-out %d/%d, own history %d/%d); must_not violations %d; handoffs %d\n",
+           ev.facts_ok, ev.facts, ho.facts_ok, ho.facts, own.facts_ok, own.facts, ev.must_not_bad,
+           ev.handoffs);
+    ck_assert_msg(ev.routed_ok * 10 >= ev.turns * 9, "routing accuracy below 90%%");
+    ck_assert_msg(ho.routed_ok * 10 >= ho.turns * 9, "held-out routing accuracy below 90%%");
+    ck_assert_int_eq(ev.must_not_bad, 0);
+    ck_assert_int_eq(own.must_not_bad, 0);
+    ck_assert_int_ge(ev.facts_ok, UNIT_MIN_FACTS);
+    ck_assert_int_ge(ho.facts_ok, UNIT_MIN_FACTS);
+    json_decref(convs);
+    cwai_agent_free(b);
+    cwai_domain_free(d);
+}
+END_TEST
+
+CWAI_SUITE(agent)
+{
+    TCase  *tc;
+    Suite  *s = unit_suite("agent", &tc);
+
+    tcase_add_test(tc, conversations_accuracy);
+    return s;
+}
