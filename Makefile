@@ -53,17 +53,18 @@ $(NGX_OBJS)/Makefile: config $(BUILD)/.srclist
 $(MODULE_SO): $(NGX_OBJS)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(ADAPTER)
 	@$(MAKE) -s -C $(BUILD)/nginx-src -f objs/Makefile modules >$(BUILD)/nginx-make.log 2>&1 \
 	    || { cat $(BUILD)/nginx-make.log; exit 1; }
-	@cp $(BUILD)/nginx-src/objs/ngx_http_chatwootai_module.so $@
+	@# a new inode: a running nginx keeps its mapping of the old file
+	@cp $(BUILD)/nginx-src/objs/ngx_http_chatwootai_module.so $@.tmp && mv -f $@.tmp $@
 	@echo "built $@"
 
 # ---- the core as a static library (unit tests, CLI, benchmarks) ---------
 $(BUILD)/core/%.o: src/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Isrc -c $< -o $@
+	@$(CC) $(CORE_CFLAGS) -Isrc -c $< -o $@
 
 $(BUILD)/libcwai.a: $(CORE_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 # ---- the command-line tool ------------------------------------------------
 $(BUILD)/cwai: src/cli/cwai.c $(CORE_HDRS) $(BUILD)/libcwai.a

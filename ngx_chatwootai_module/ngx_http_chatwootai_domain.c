@@ -147,3 +147,13 @@ ngx_http_cwai_domain_for_request(ngx_http_request_t *r, ngx_str_t *name,
     *out = ngx_http_cwai_domain_find(cmcf, &value);
     return *out ? NGX_OK : NGX_DECLINED;
 }
+
+
+ngx_uint_t
+ngx_http_cwai_has_domains(ngx_http_request_t *r)
+{
+    ngx_http_cwai_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_chatwootai_module);
+    return cmcf->domains.nelts > 0;
+}

@@ -87,6 +87,69 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       offsetof(ngx_http_cwai_loc_conf_t, history_ttl),
       NULL },
 
+    { ngx_string("chatwootai_llm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_upstream_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) CWAI_UP_LLM },
+
+    { ngx_string("chatwootai_embeddings"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_upstream_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) CWAI_UP_EMBEDDINGS },
+
+    { ngx_string("chatwootai_vector"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_upstream_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) CWAI_UP_VECTOR },
+
+    { ngx_string("chatwootai_erp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_upstream_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) CWAI_UP_ERP },
+
+    { ngx_string("chatwootai_chatwoot"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cwai_upstream_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) CWAI_UP_CHATWOOT },
+
+    { ngx_string("chatwootai_confidence"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_confidence_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chatwootai_response_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, response_max),
+      NULL },
+
+    { ngx_string("chatwootai_retries"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, retries),
+      NULL },
+
+    { ngx_string("chatwootai_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, cache_ttl),
+      NULL },
+
     { ngx_string("chatwootai_webhook_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -225,6 +288,12 @@ ngx_http_cwai_create_loc_conf(ngx_conf_t *cf)
     conf->owner_ttl = NGX_CONF_UNSET_MSEC;
     conf->tenant = NGX_CONF_UNSET_PTR;
     conf->history_ttl = NGX_CONF_UNSET_MSEC;
+    conf->response_max = NGX_CONF_UNSET_SIZE;
+    conf->retries = NGX_CONF_UNSET_UINT;
+    conf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    conf->pipeline.temperature = -1;
+    conf->pipeline.answer_threshold = -1;
+    conf->pipeline.fallback_threshold = -1;
 
     return conf;
 }
@@ -246,6 +315,11 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->owner_ttl, prev->owner_ttl, 86400000);
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
     ngx_conf_merge_msec_value(conf->history_ttl, prev->history_ttl, 3600000);
+    ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->retries, prev->retries, 2);
+    ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 600000);
+    ngx_http_cwai_upstreams_merge(prev, conf);
+    ngx_http_cwai_upstreams_finish(conf);
 
     if (conf->statuses == 0) {
         conf->statuses = prev->statuses ? prev->statuses

@@ -12,6 +12,7 @@
 #include "cwai_webhook.h"
 #include "cwai_domain.h"
 #include "cwai_agent.h"
+#include "cwai_pipeline.h"
 
 extern ngx_module_t  ngx_http_chatwootai_module;
 
@@ -26,6 +27,11 @@ typedef enum {
     NGX_HTTP_CWAI_OUTCOMES
 } ngx_http_cwai_outcome_e;
 
+/* Upper bounds (ms) of the upstream latency histogram; the last is +Inf. */
+#define NGX_HTTP_CWAI_LATENCY_BOUNDS  { 50, 100, 250, 500, 1000, 2500, 5000, \
+                                        10000 }
+#define NGX_HTTP_CWAI_LATENCY_BUCKETS  9
+
 /* Reason names are listed once, in ngx_http_chatwootai_status.c. */
 #define NGX_HTTP_CWAI_MAX_REASONS  24
 
@@ -37,6 +43,15 @@ typedef struct {
     ngx_atomic_t                duplicates[2];      /* delivery, message */
     ngx_atomic_t                evictions;
     ngx_atomic_t                expired;
+
+    /* the pipeline (after the ack) */
+    ngx_atomic_t                pipeline[3];    /* cwai_outcome_t */
+    ngx_atomic_t                cache[2];       /* hits, misses */
+    ngx_atomic_t                upstream_requests[CWAI_UP__COUNT];
+    ngx_atomic_t                upstream_errors[CWAI_UP__COUNT];
+    ngx_atomic_t                upstream_latency[CWAI_UP__COUNT]
+                                                [NGX_HTTP_CWAI_LATENCY_BUCKETS];
+    ngx_atomic_t                upstream_latency_ms[CWAI_UP__COUNT];
 } ngx_http_cwai_stats_t;
 
 extern const char  *ngx_http_cwai_outcome_names[NGX_HTTP_CWAI_OUTCOMES];
@@ -125,6 +140,13 @@ typedef struct {
     ngx_flag_t                  json_errors;    /* one of our handlers */
     ngx_http_complex_value_t   *tenant;         /* domain name per request */
     ngx_msec_t                  history_ttl;
+
+    /* the pipeline: location prefix per upstream, and its settings */
+    ngx_str_t                   prefix[CWAI_UP__COUNT];
+    cwai_pipeline_cfg_t         pipeline;
+    size_t                      response_max;
+    ngx_uint_t                  retries;
+    ngx_msec_t                  cache_ttl;
 } ngx_http_cwai_loc_conf_t;
 
 
@@ -215,11 +237,21 @@ ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_zone_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_playground_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cwai_pipeline_run(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom);
+char *ngx_http_cwai_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cwai_confidence_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_cwai_upstreams_merge(ngx_http_cwai_loc_conf_t *prev,
+    ngx_http_cwai_loc_conf_t *conf);
+void ngx_http_cwai_upstreams_finish(ngx_http_cwai_loc_conf_t *conf);
 ngx_int_t ngx_http_cwai_add_variables(ngx_conf_t *cf);
 char *ngx_http_cwai_domain_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_cwai_domain_t *ngx_http_cwai_domain_find(
     ngx_http_cwai_main_conf_t *cmcf, ngx_str_t *name);
+ngx_uint_t ngx_http_cwai_has_domains(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_domain_for_request(ngx_http_request_t *r,
     ngx_str_t *name, ngx_http_cwai_domain_t **out);
 ngx_int_t ngx_http_cwai_filter_init(ngx_conf_t *cf);

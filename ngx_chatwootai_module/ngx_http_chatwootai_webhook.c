@@ -421,6 +421,7 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     cwai_verdict_t             v;
     cwai_filter_conf_t         fc;
     ngx_http_cwai_stats_t     *st;
+    ngx_http_cwai_domain_t    *dom;
     ngx_http_cwai_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
@@ -475,6 +476,22 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     ctx->status = "accepted";
     ngx_http_cwai_count_outcome(st, NGX_HTTP_CWAI_ACCEPTED, NULL);
 
+    /* the business that answers: chatwootai_tenant, else the first domain */
+    dom = NULL;
+    rc = ngx_http_cwai_domain_for_request(r, NULL, &dom);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rc == NGX_DECLINED && ngx_http_cwai_has_domains(r)) {
+        /* a tenant name no chatwootai_domain declares: never answer with
+         * another business's data; the message is counted as failed */
+        (void) ngx_atomic_fetch_add(&st->pipeline[CWAI_OUTCOME_FAILED], 1);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chatwootai: no domain for account %L (chatwootai_tenant "
+                      "names an unknown domain); message %L not answered",
+                      ctx->wh.account_id, ctx->wh.message_id);
+    }
+
     doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
                     "status", "accepted",
                     "event", ctx->wh.event,
@@ -483,6 +500,26 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
                     "conversation_id", (json_int_t) ctx->wh.conversation_id,
                     "message_id", (json_int_t) ctx->wh.message_id,
                     "channel", ctx->wh.channel);
-    return doc ? ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc)
-               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (doc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (dom == NULL) {
+        return ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);
+    }
+
+    json_object_set_new(doc, "domain",
+                        json_stringn((const char *) dom->name.data, dom->name.len));
+    /* the chain keeps this connection until it ends: tell the client not
+     * to reuse it (nginx-techniques §1) */
+    r->keepalive = 0;
+    rc = ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);
+
+    /* the ack is out; the answer runs in the background */
+    if (ngx_http_cwai_pipeline_run(r, ctx, dom) != NGX_OK) {
+        (void) ngx_atomic_fetch_add(&st->pipeline[CWAI_OUTCOME_FAILED], 1);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chatwootai: message %L not answered: the pipeline did not "
+                      "start", ctx->wh.message_id);
+    }
+    return rc;
 }

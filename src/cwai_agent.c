@@ -133,6 +133,59 @@ cwai_figure(const cwai_domain_t *d, const char *key, const cwai_rule_t **rule)
     return NULL;
 }
 
+size_t
+cwai_knowledge_search(const cwai_bot_t *b, const cwai_ntext_t *const *q, const float *w,
+    size_t nq, cwai_hit_t *hits, size_t k)
+{
+    cwai_hit_t  raw[48];
+    size_t      n, i, j, nh = 0;
+    uint32_t    mask = (1u << KX_RULE) | (1u << KX_FAQ) | (1u << KX_RULE_SHORT) | (1u << KX_FAQ_SHORT);
+
+    n = cwai_index_search_multi(b->kix, q, w, nq, mask, raw, 48);
+    for (i = 0; i < n; i++) {
+        const cwai_doc_t  *doc = cwai_index_doc(b->kix, raw[i].doc);
+        int                faq = doc->kind == KX_FAQ || doc->kind == KX_FAQ_SHORT;
+        uint32_t           full = faq ? b->faq_doc[doc->ref] : b->rule_doc[doc->ref];
+        float              s = raw[i].score;
+
+        if (doc->kind == KX_RULE_SHORT || doc->kind == KX_FAQ_SHORT) {
+            s *= 0.9f;
+        }
+        for (j = 0; j < nh && hits[j].doc != full; j++) {
+        }
+        if (j < nh) {
+            if (s > hits[j].score) {
+                hits[j].score = s;
+            }
+            continue;
+        }
+        if (nh < k) {
+            hits[nh].doc = full;
+            hits[nh++].score = s;
+        } else if (s > hits[nh - 1].score) {
+            hits[nh - 1].doc = full;
+            hits[nh - 1].score = s;
+        }
+        /* keep sorted */
+        for (j = nh - 1; j > 0 && hits[j].score > hits[j - 1].score; j--) {
+            cwai_hit_t  t = hits[j];
+
+            hits[j] = hits[j - 1];
+            hits[j - 1] = t;
+        }
+    }
+    /* scores may have grown in place: sort again */
+    for (i = 1; i < nh; i++) {
+        for (j = i; j > 0 && hits[j].score > hits[j - 1].score; j--) {
+            cwai_hit_t  t = hits[j];
+
+            hits[j] = hits[j - 1];
+            hits[j - 1] = t;
+        }
+    }
+    return nh;
+}
+
 /* ---- building ------------------------------------------------------------- */
 
 static char *
@@ -494,6 +547,17 @@ build_knowledge(cwai_bot_t *b)
         if (rc < 0) {
             return -1;
         }
+        b->rule_doc[i] = (uint32_t) rc;
+        f[0] = (cwai_field_t) { r->title, 0, 1.0f };
+        if (cwai_index_add(b->kix, r->id, KX_RULE_SHORT, (int) i, f, 1) < 0) {
+            return -1;
+        }
+        for (j = 0; j < r->keywords.n; j++) {
+            f[0] = (cwai_field_t) { r->keywords.v[j], 0, 1.0f };
+            if (cwai_index_add(b->kix, r->id, KX_RULE_SHORT, (int) i, f, 1) < 0) {
+                return -1;
+            }
+        }
     }
     for (i = 0; i < d->nfaqs; i++) {
         const cwai_faq_t  *q = &d->faqs[i];
@@ -513,6 +577,18 @@ build_knowledge(cwai_bot_t *b)
         free(kw);
         if (rc < 0) {
             return -1;
+        }
+        b->faq_doc[i] = (uint32_t) rc;
+        f[0] = (cwai_field_t) { q->question, 0, 1.0f };
+        if (cwai_index_add(b->kix, q->id, KX_FAQ_SHORT, (int) i, f, 1) < 0) {
+            return -1;
+        }
+        for (j = 0; j < q->variants.n + q->keywords.n; j++) {
+            f[0] = (cwai_field_t) { j < q->variants.n ? q->variants.v[j] : q->keywords.v[j - q->variants.n],
+                                    0, 1.0f };
+            if (cwai_index_add(b->kix, q->id, KX_FAQ_SHORT, (int) i, f, 1) < 0) {
+                return -1;
+            }
         }
     }
     for (i = 0; i < d->nproducts; i++) {
@@ -675,11 +751,14 @@ build_intent_docs(cwai_bot_t *b)
             free(buf);
             return -1;
         }
-        if (cwai_index_search(b->kix, &t, (1u << KX_RULE) | (1u << KX_FAQ), h, 1) == 1
-            && h[0].score >= 0.2f)
         {
-            b->intent_doc[i] = (int32_t) h[0].doc;
+            const cwai_ntext_t  *q = &t;
+
+            if (cwai_knowledge_search(b, &q, NULL, 1, h, 1) != 1 || h[0].score < 0.2f) {
+                continue;
+            }
         }
+        b->intent_doc[i] = (int32_t) h[0].doc;
     }
     cwai_text_free(&t);
     free(buf);
@@ -804,6 +883,8 @@ cwai_agent_new(const cwai_domain_t *d, cwai_err_t *err)
     b->prof_full = calloc(d->nprofessionals + 1, sizeof(uint64_t));
     b->intent_agent = calloc(d->nintents + 1, 1);
     b->intent_doc = calloc(d->nintents + 1, sizeof(int32_t));
+    b->rule_doc = calloc(d->nrules + 1, sizeof(uint32_t));
+    b->faq_doc = calloc(d->nfaqs + 1, sizeof(uint32_t));
     b->rule_agent = calloc(d->nrules + 1, 1);
     b->faq_agent = calloc(d->nfaqs + 1, 1);
     names = calloc(n + 1, sizeof(char *));
@@ -811,14 +892,14 @@ cwai_agent_new(const cwai_domain_t *d, cwai_err_t *err)
     if (b->kix == NULL || b->iix == NULL || b->vocab == NULL || b->pk == NULL || b->sk == NULL
         || b->prof_first == NULL || b->prof_full == NULL || b->intent_agent == NULL
         || b->rule_agent == NULL || b->faq_agent == NULL || names == NULL || tags == NULL
-        || b->intent_doc == NULL)
+        || b->intent_doc == NULL || b->rule_doc == NULL || b->faq_doc == NULL)
     {
         goto nomem;
     }
     b->bytes += (d->nproducts + d->nservices + 2) * sizeof(namekey_t)
                 + (d->nprofessionals + 1) * 2 * sizeof(uint64_t)
                 + d->nintents + d->nrules + d->nfaqs + 3;
-    b->bytes += (d->nintents + 1) * sizeof(int32_t);
+    b->bytes += (d->nintents + 1) * sizeof(int32_t) + (d->nrules + d->nfaqs + 2) * sizeof(uint32_t);
     if (build_vocab(b) != 0 || build_knowledge(b) != 0 || build_intents(b) != 0
         || build_intent_docs(b) != 0)
     {
@@ -903,6 +984,8 @@ cwai_agent_free(cwai_bot_t *b)
     free(b->kw);
     free(b->intent_agent);
     free(b->intent_doc);
+    free(b->rule_doc);
+    free(b->faq_doc);
     free(b->rule_agent);
     free(b->faq_agent);
     free(b->iix_hash);
@@ -995,32 +1078,36 @@ in_history(const cwai_ctx_t *c, int p)
     return 0;
 }
 
-/* Is a mention at token position pos only context ("uso X", "comprei X",
- * "X que comprei veio...")? */
+/* Is a mention only context ("uso X", "comprei X", "X que comprei veio")?
+ * A usage or possession verb within 3 words of any matched word. */
 static int
-context_mention(const ptext_t *m, int lo, int hi)
+context_mention(const ptext_t *m, const int *pos, int npos)
 {
     static const char  *const verbs[] = {
         "uso", "usei", "usando", "usava", "passei", "passo", "apliquei", "comprei",
         "comprou", "compramos", "ganhei", "recebi", "veio", "chegou", "tenho",
         "tinha", "pedi", NULL
     };
-    int  i, j;
+    int  k, i, j, lo, hi;
 
-    for (i = lo - 3; i <= hi + 3; i++) {
-        if (i < 0 || i >= (int) m->t.ntok || (i >= lo && i <= hi)) {
-            continue;
-        }
-        if (i > hi && m->t.tok[i].brk) {
-            break;
-        }
-        for (j = 0; verbs[j]; j++) {
-            if (strcmp(m->t.tok[i].w, verbs[j]) == 0) {
-                /* "tenho pele seca" before is not about the product */
-                if (strcmp(verbs[j], "tenho") == 0 && i < lo) {
-                    continue;
+    for (k = 0; k < npos; k++) {
+        lo = pos[k] - 3;
+        hi = pos[k] + 3;
+        for (i = lo; i <= hi; i++) {
+            if (i < 0 || i >= (int) m->t.ntok || i == pos[k]) {
+                continue;
+            }
+            if (i > pos[k] && m->t.tok[i].brk) {
+                break;
+            }
+            for (j = 0; verbs[j]; j++) {
+                if (strcmp(m->t.tok[i].w, verbs[j]) == 0) {
+                    /* "tenho pele seca ..." before is not about the product */
+                    if (strcmp(verbs[j], "tenho") == 0 && i < pos[k]) {
+                        continue;
+                    }
+                    return 1;
                 }
-                return 1;
             }
         }
     }
@@ -1051,6 +1138,8 @@ typedef struct {
     int    uniq_head;           /* ... and it names this item only */
     int    lo, hi;              /* message positions */
     int    syn;                 /* all evidence from one synonym: its index; -1 */
+    int    pos[16];             /* message positions of the matched words */
+    int    npos;
 } match_t;
 
 static float
@@ -1078,6 +1167,9 @@ score_name(const namekey_t *k, tokstream_t *s, int mark, match_t *mt)
                 }
                 if (s->pos[j] > mt->hi) {
                     mt->hi = s->pos[j];
+                }
+                if (mt->npos < 16) {
+                    mt->pos[mt->npos++] = s->pos[j];
                 }
                 if (syn == -2) {
                     syn = s->src[j];
@@ -1125,6 +1217,7 @@ find_products(cwai_ctx_t *c)
     match_t               mt;
 
     c->nprod = 0;
+    c->prod_used = 0;
     c->prod_generic = 0;
     if (s == NULL || cand == NULL || syn == NULL) {
         free(s);
@@ -1198,11 +1291,20 @@ find_products(cwai_ctx_t *c)
             }
         }
         score_name(&c->b->pk[p], s, 1, &mt);
+        for (j = 0; j < (size_t) mt.npos; j++) {
+            if (mt.pos[j] >= 0 && mt.pos[j] < 64) {
+                c->prod_used |= 1ULL << mt.pos[j];
+            }
+        }
         c->prod[c->nprod].idx = p;
         c->prod[c->nprod].score = sc;
         c->prod[c->nprod].ntok = mt.ntok;
         c->prod[c->nprod].qty = 1;
-        c->prod[c->nprod++].context = context_mention(&c->m, mt.lo, mt.hi);
+        c->prod[c->nprod++].context = context_mention(&c->m, mt.pos, mt.npos);
+#ifdef CWAI_DEBUG_ROUTER
+        fprintf(stderr, "mention %s sc=%.2f ntok=%d lo=%d hi=%d ctx=%d syn=%d\n", d->products[p].sku, sc,
+                mt.ntok, mt.lo, mt.hi, c->prod[c->nprod - 1].context, mt.syn);
+#endif
     }
     free(s);
     free(cand);
@@ -1225,6 +1327,14 @@ find_service(const cwai_ctx_t *c, const ptext_t *m, int prefer, int *ambiguous)
         return -1;
     }
     stream_build(c, m, 0, s);
+    if (m == &c->m) {
+        /* words that already name a product do not name a service too */
+        for (i = 0; i < (size_t) s->n; i++) {
+            if (s->pos[i] < 64 && (c->prod_used >> s->pos[i]) & 1) {
+                s->used[i] = 1;
+            }
+        }
+    }
     for (i = 0; i < c->d->nservices; i++) {
         sc = score_name(&c->b->sk[i], s, 0, &mt);
         if (mt.ntok == 0) {
@@ -1556,8 +1666,7 @@ retrieve(cwai_ctx_t *c, const ptext_t *prev)
         q[nq] = &prev->t;
         w[nq++] = 0.35f;
     }
-    c->nkh = cwai_index_search_multi(c->b->kix, q, w, nq,
-                                     (1u << KX_RULE) | (1u << KX_FAQ), c->kh, 8);
+    c->nkh = cwai_knowledge_search(c->b, q, w, nq, c->kh, 8);
     c->nph = cwai_index_search_multi(c->b->kix, q, w, c->syn.t.ntok ? 2 : 1,
                                      1u << KX_PRODUCT, c->ph, 8);
     return 0;

@@ -46,6 +46,16 @@ typedef struct {
                                    ("sales", ...), NULL if unknown */
 } cwai_turn_t;
 
+/* What the pipeline knows about the customer (from the ERP or Chatwoot's
+ * contact), all optional. Used for loyalty prices and balances only when
+ * given; the embedded agent never guesses them. */
+typedef struct {
+    const char   *name;         /* first name, for greetings; NULL */
+    const char   *tier;         /* loyalty tier as the rules' figures name it
+                                   ("prata", "ouro"); NULL: unknown */
+    int64_t       points;       /* loyalty balance; < 0: unknown */
+} cwai_customer_t;
+
 #define CWAI_AGENT_HOLDOUT  0x1 /* evaluation: ignore intent examples that
                                    repeat the message (held-out accuracy) */
 
@@ -56,6 +66,7 @@ typedef struct {
     const char         *channel;    /* "whatsapp", "instagram", "web", ...; NULL */
     int64_t             now;        /* unix seconds; 0: the system clock */
     const char         *lang;       /* language hint ("en", "pt-BR"); NULL: detect */
+    const cwai_customer_t *customer;/* NULL: unknown */
     const cwai_turn_t  *history;    /* previous turns, oldest first */
     size_t              nhistory;   /* only the last 16 are read */
     unsigned            flags;      /* CWAI_AGENT_* */

@@ -11,8 +11,9 @@
 #include "cwai_locale.h"
 #include "cwai_text.h"
 
-/* knowledge index kinds */
-enum { KX_RULE = 0, KX_FAQ, KX_PRODUCT, KX_SERVICE };
+/* knowledge index kinds; a rule or FAQ also has short documents (title,
+ * each keyword, question, each variant) that point to the same item */
+enum { KX_RULE = 0, KX_FAQ, KX_PRODUCT, KX_SERVICE, KX_RULE_SHORT, KX_FAQ_SHORT };
 /* intent index kinds */
 enum { KI_EXAMPLE = 0, KI_TOPIC };
 
@@ -80,6 +81,8 @@ struct cwai_bot_s {
     int8_t               *faq_agent;
     uint64_t             *iix_hash;     /* per intent-index doc: folded text hash */
     int32_t              *intent_doc;   /* per intent: closest rule/FAQ doc, -1 */
+    uint32_t             *rule_doc;     /* per rule: its full document */
+    uint32_t             *faq_doc;      /* per FAQ: its full document */
     int                   has_smalltalk_intents;
     size_t                bytes;
 };
@@ -123,6 +126,7 @@ typedef struct {
     mention_t                  prod[CWAI_MENTION_MAX];
     int                        nprod;
     int                        prod_generic;   /* names a kind of product only */
+    uint64_t                   prod_used;      /* message positions (< 64) of product names */
     int                        svc;            /* service named in the message */
     int                        svc_ambiguous;
     int                        prof;           /* professional named */
@@ -179,5 +183,11 @@ const cwai_kv_t *cwai_figure(const cwai_domain_t *d, const char *key,
     const cwai_rule_t **rule);
 
 int    cwai_agent_index(const char *name);
+
+/* Rules and FAQs for a weighted query: each item scored by the best of its
+ * full document and (x0.9) its short documents; hits name full documents,
+ * best first. */
+size_t cwai_knowledge_search(const cwai_bot_t *b, const cwai_ntext_t *const *q,
+    const float *w, size_t nq, cwai_hit_t *hits, size_t k);
 
 #endif

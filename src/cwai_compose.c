@@ -298,6 +298,162 @@ today(const cwai_ctx_t *c)
     return c->now.date;
 }
 
+/* ---- the customer's loyalty tier ---------------------------------------------- */
+
+static void
+tier_key(const char *tier, char *buf, size_t size)
+{
+    size_t  n = cwai_text_fold(tier, strlen(tier), buf, size), i;
+
+    for (i = 0; i < n; i++) {
+        if (buf[i] == ' ' || buf[i] == '-') {
+            buf[i] = '_';
+        }
+    }
+}
+
+static void
+tier_name(const char *tier, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", tier);
+    if (buf[0] >= 'a' && buf[0] <= 'z') {
+        buf[0] = (char) (buf[0] - 32);
+    }
+}
+
+/* "Como você é nível Ouro, tem 10% de desconto: fica R$ 135,00." */
+static void
+tier_discount(comp_t *k, int64_t cents)
+{
+    const cwai_ctx_t       *c = k->c;
+    const cwai_customer_t  *cu = c->in->customer;
+    const cwai_kv_t        *pct;
+    char                    key[64], tk[32], tn[32], price[32];
+
+    if (cu == NULL || cu->tier == NULL || cents <= 0) {
+        return;
+    }
+    tier_key(cu->tier, tk, sizeof(tk));
+    snprintf(key, sizeof(key), "%s_service_discount_percent", tk);
+    pct = fig(k, key, 1);
+    if (pct == NULL || pct->integer <= 0) {
+        return;
+    }
+    tier_name(cu->tier, tn, sizeof(tn));
+    money(c, round_div(cents * (100 - pct->integer), 100), price, sizeof(price));
+    sb_sep(&k->sb);
+    sb_addf(&k->sb, L(c, "Como você é nível %s, tem %lld%% de desconto: fica %s.",
+                      "As a %s member you get %lld%% off: %s.", "Como eres nivel %s, tienes %lld%% de descuento: %s."),
+            tn, (long long) pct->integer, price);
+}
+
+static void
+fmt_int(int64_t v, const cwai_ctx_t *c, char *buf, size_t size)
+{
+    char    d[32];
+    size_t  n, i, o = 0;
+
+    n = (size_t) snprintf(d, sizeof(d), "%lld", (long long) (v < 0 ? -v : v));
+    if (v < 0 && o + 1 < size) {
+        buf[o++] = '-';
+    }
+    for (i = 0; i < n && o + 2 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0) {
+            buf[o++] = cwai_lang_family(c->lang) == 1 ? ',' : '.';
+        }
+        buf[o++] = d[i];
+    }
+    buf[o] = '\0';
+}
+
+/* The balance, what it is worth and the next tier, from the rules' figures. */
+static int
+loyalty_balance(comp_t *k)
+{
+    const cwai_ctx_t       *c = k->c;
+    const cwai_customer_t  *cu = c->in->customer;
+    const cwai_kv_t        *unit = fig(k, "points_per_unit", 1), *val = fig(k, "unit_value", 1);
+    const cwai_kv_t        *minr = fig(k, "redeem_min_points", 0);
+    const cwai_domain_t    *d = c->d;
+    char                    pts[32], worth[32], tn[64], nx[32], key[64];
+    const char             *cur = NULL, *next = NULL;
+    int64_t                 cur_min = -1, next_min = -1, usable = 0;
+    size_t                  i, j;
+    var_t                   v[3];
+
+    if (cu == NULL || cu->points < 0) {
+        return 0;
+    }
+    /* tiers: figures "<tier>_min_points" (not the redemption minimum) */
+    for (i = 0; i < d->nrules; i++) {
+        for (j = 0; j < d->rules[i].figures.n; j++) {
+            const cwai_kv_t  *kv = &d->rules[i].figures.v[j];
+            size_t            kl = strlen(kv->key);
+
+            if (kl <= 11 || strcmp(kv->key + kl - 11, "_min_points") != 0
+                || strncmp(kv->key, "redeem", 6) == 0 || kl - 11 >= sizeof(key))
+            {
+                continue;
+            }
+            if (kv->integer <= cu->points && kv->integer > cur_min) {
+                cur_min = kv->integer;
+                cur = kv->key;
+            }
+            if (kv->integer > cu->points && (next_min < 0 || kv->integer < next_min)) {
+                next_min = kv->integer;
+                next = kv->key;
+            }
+        }
+    }
+    if (unit && val && unit->integer > 0) {
+        usable = cu->points / unit->integer * unit->integer;
+        if (minr && usable < minr->integer) {
+            usable = 0;
+        }
+        money(c, usable / unit->integer * val->cents, worth, sizeof(worth));
+    } else {
+        snprintf(worth, sizeof(worth), "-");
+    }
+    fmt_int(cu->points, c, pts, sizeof(pts));
+    if (cu->tier) {
+        tier_name(cu->tier, tn, sizeof(tn));
+    } else if (cur) {
+        snprintf(key, sizeof(key), "%.*s", (int) (strlen(cur) - 11), cur);
+        tier_name(key, tn, sizeof(tn));
+    } else {
+        snprintf(tn, sizeof(tn), "%s", "-");
+    }
+    v[0] = (var_t) { "points", pts };
+    v[1] = (var_t) { "tier", tn };
+    v[2] = (var_t) { "points_value", worth };
+    if (tmpl(k, "loyalty_balance", v, 3) != 0) {
+        sb_sep(&k->sb);
+        sb_addf(&k->sb, L(c, "Você tem %s pontos (nível %s), que valem %s em desconto.",
+                          "You have %s points (%s tier), worth %s in discounts.",
+                          "Tienes %s puntos (nivel %s), que valen %s de descuento."), pts, tn, worth);
+    }
+    if (usable > 0 && usable != cu->points) {
+        fmt_int(usable, c, pts, sizeof(pts));
+        sb_sep(&k->sb);
+        sb_addf(&k->sb, L(c, "O resgate é em múltiplos de %lld: dá para usar até %s pontos.",
+                          "Points are redeemed in multiples of %lld: you can use up to %s.",
+                          "El canje es en múltiplos de %lld: puedes usar hasta %s puntos."),
+                (long long) unit->integer, pts);
+    }
+    if (next) {
+        snprintf(key, sizeof(key), "%.*s", (int) (strlen(next) - 11), next);
+        tier_name(key, tn, sizeof(tn));
+        fmt_int(next_min - cu->points, c, pts, sizeof(pts));
+        fmt_int(next_min, c, nx, sizeof(nx));
+        sb_sep(&k->sb);
+        sb_addf(&k->sb, L(c, "Faltam %s pontos para o nível %s, que começa em %s pontos.",
+                          "You need %s more points for %s, which starts at %s.",
+                          "Te faltan %s puntos para el nivel %s, que empieza en %s."), pts, tn, nx);
+    }
+    k->answered = 1;
+    return 1;
+}
+
 /* ---- products ------------------------------------------------------------- */
 
 static int64_t
@@ -549,14 +705,23 @@ static int
 recommend(comp_t *k)
 {
     cwai_ctx_t  *c = k->c;
-    float        sc[8];
+    float        sc[8], own[8];
     int          idx[8], n = 0, i, j, shown = 0, many;
     char         price[32], desc[200], sk[64];
 
+    {
+        uint32_t  docs[8];
+
+        for (i = 0; i < (int) c->nph && i < 8; i++) {
+            docs[i] = c->ph[i].doc;
+        }
+        /* rank on the customer's own words as much as on the synonyms */
+        cwai_index_score_docs(c->b->kix, &c->m.t, docs, (size_t) i, own);
+    }
     for (i = 0; i < (int) c->nph && n < 8; i++) {
         int                    p = cwai_index_doc(c->b->kix, c->ph[i].doc)->ref;
         const cwai_product_t  *pr = &c->d->products[p];
-        float                  s = c->ph[i].score, skm = 0;
+        float                  s = 0.5f * c->ph[i].score + 0.5f * own[i], skm = 0;
         int                    ctxm = 0;
 
         for (j = 0; j < c->nprod; j++) {
@@ -569,9 +734,12 @@ recommend(comp_t *k)
         }
         if (c->skin) {
             skin_matches(c->skin, c->b->pk[p].skin, &skm);
-            s += 0.12f * skm;
+            s += 0.15f * skm;
         }
         s += pr->stock == 0 ? -0.25f : 0.05f;
+#ifdef CWAI_DEBUG_ROUTER
+        fprintf(stderr, "recommend %s cos=%.3f skin=%.2f -> %.3f\n", pr->sku, c->ph[i].score, skm, s);
+#endif
         idx[n] = p;
         sc[n++] = s;
     }
@@ -592,10 +760,11 @@ recommend(comp_t *k)
     }
     many = cwai_has_phrase(&c->m, "o que") || cwai_has_phrase(&c->m, "quais")
            || cwai_has_phrase(&c->m, "opcoes") || cwai_has_phrase(&c->m, "linha");
-    for (i = 0; i < n && shown < (many ? 3 : 1); i++) {
+    for (i = 0; i < n && shown < (many ? 3 : 2); i++) {
         const cwai_product_t  *pr = &c->d->products[idx[i]];
 
-        if (i > 0 && sc[i] < sc[0] - 0.25f) {
+        /* a second option only when it is as good (a tie) or asked for */
+        if (i > 0 && (sc[i] < sc[0] * 0.75f || sc[i] < 0.2f || (!many && sc[i] < sc[0] - 0.02f))) {
             break;
         }
         money(c, price_now(c, idx[i]), price, sizeof(price));
@@ -794,6 +963,27 @@ shipping(comp_t *k, int64_t total, int quiet_table)
     char                 key[64], fm[32], pb[32], region[96];
     var_t                v[4];
 
+    {
+        const cwai_kv_t        *ft = fig(k, "free_shipping_tier", 0);
+        const cwai_customer_t  *cu = c->in->customer;
+        char                    tk[32], tn[32];
+
+        if (ft && ft->text && cu && cu->tier) {
+            tier_key(cu->tier, tk, sizeof(tk));
+            if (strcmp(tk, ft->text) == 0) {
+                const cwai_rule_t  *r = NULL;
+
+                (void) cwai_figure(c->d, "free_shipping_tier", &r);
+                add_source(k, r ? r->id : NULL);
+                tier_name(cu->tier, tn, sizeof(tn));
+                sb_sep(&k->sb);
+                sb_addf(&k->sb, L(c, "Como você é nível %s, o frete padrão é grátis.",
+                                  "As a %s member, standard shipping is free.",
+                                  "Como eres nivel %s, el envío estándar es gratis."), tn);
+                return 0;
+            }
+        }
+    }
     if (freemin && total > 0 && total >= freemin->cents) {
         const cwai_rule_t  *r = NULL;
 
@@ -1127,11 +1317,14 @@ offer_slot(comp_t *k, const cwai_slot_t *s, int confirm)
                      "To confirm, please tell me the full name of the person being served.",
                      "Para confirmar, dime el nombre completo de quien será atendida, por favor."));
         }
+        tier_discount(k, sv->price_cents);
     } else {
-        sb_addf(&k->sb, L(c, "Tenho %s livre %s, às %s, com %s (%d min, %s). Posso reservar?",
-                          "%s is free %s at %s with %s (%d min, %s). Shall I book it?",
-                          "Tengo %s libre %s a las %s con %s (%d min, %s). ¿Lo reservo?"),
+        sb_addf(&k->sb, L(c, "Tenho %s livre %s, às %s, com %s (%d min, %s).",
+                          "%s is free %s at %s with %s (%d min, %s).",
+                          "Tengo %s libre %s a las %s con %s (%d min, %s)."),
                 sv->name, day, hm, prof_name(s), sv->duration_minutes, price);
+        tier_discount(k, sv->price_cents);
+        say(k, L(c, "Posso reservar?", "Shall I book it?", "¿Lo reservo?"));
     }
     k->answered = 1;
 }
@@ -1496,7 +1689,7 @@ knowledge_answer(comp_t *k, int agent_filter)
     int                n = 0, i, best = -1, mapped = -1;
     var_t              v[1];
 
-    if (c->intent >= 0 && b->intent_doc[c->intent] >= 0 && c->iscore_best >= 0.3f) {
+    if (c->intent >= 0 && b->intent_doc[c->intent] >= 0 && c->iscore_best >= 0.45f) {
         mapped = b->intent_doc[c->intent];
     }
     for (i = 0; i < (int) c->nkh && n < 8; i++) {
@@ -1671,7 +1864,8 @@ compose_support(comp_t *k)
     };
     static const char     *const w_hours[] = {
         "que horas abre", "horario de funcionamento", "abre", "abrem", "fecha", "fecham",
-        "funcionamento", "aberto", "aberta", NULL
+        "funcionamento", "aberto", "aberta", "horario", "horarios", "que horas", "open",
+        "hours", "horario de atencion", NULL
     };
     static const char     *const w_delivery[] = {
         "entregam", "entrega", "prazo", "demora", "quanto tempo", "chega", "quantos dias", NULL
@@ -1689,7 +1883,9 @@ compose_support(comp_t *k)
         k->answered = 1;
         return 1;
     }
-    if (strstr(iname, "hours") || ((strstr(iname, "store") || c->intent < 0) && has_any(c, w_hours))) {
+    if ((strstr(iname, "hours") || strstr(iname, "store") || c->intent < 0) && has_any(c, w_hours)
+        && !c->personal)
+    {
         return compose_hours(k);
     }
     if (c->personal) {
@@ -1698,6 +1894,9 @@ compose_support(comp_t *k)
         if (cwai_has_phrase(&c->m, "pontos") || cwai_has_phrase(&c->m, "saldo")
             || cwai_has_phrase(&c->m, "clube") || cwai_has_phrase(&c->m, "falta quanto"))
         {
+            if (loyalty_balance(k)) {
+                return 1;
+            }
             t = tool(c, "find_customer") ? "find_customer" : NULL;
             say(k, L(c, "Para ver o seu saldo de pontos, preciso consultar o seu cadastro; vou pedir para uma pessoa da equipe verificar.",
                      "To check your points balance I need to look up your account; I'll ask a team member to check.",

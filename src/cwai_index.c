@@ -141,7 +141,9 @@ cwai_index_build(cwai_index_t *ix)
         ix->nnz += ix->vecs[i].n;
     }
     for (d = 0; d < dim; d++) {
-        ix->idf[d] = (float) (log((n + 1.0) / ((double) df[d] + 1.0)) + 1.0);
+        /* a dimension no document uses cannot match: it would only lower
+         * the query's cosine, so it weighs nothing */
+        ix->idf[d] = df[d] == 0 ? 0.0f : (float) (log((n + 1.0) / ((double) df[d] + 1.0)) + 1.0);
         ix->post_off[d + 1] = ix->post_off[d] + df[d];
     }
     ix->post_doc = malloc((ix->nnz ? ix->nnz : 1) * sizeof(uint32_t));
@@ -306,6 +308,26 @@ cwai_index_score_doc(const cwai_index_t *ix, const cwai_ntext_t *q, uint32_t doc
     s = cwai_svec_dot(&qv, &ix->vecs[doc]);
     cwai_svec_free(&qv);
     return s;
+}
+
+void
+cwai_index_score_docs(const cwai_index_t *ix, const cwai_ntext_t *q, const uint32_t *docs,
+    size_t n, float *out)
+{
+    cwai_svec_t  qv;
+    size_t       i;
+
+    memset(&qv, 0, sizeof(qv));
+    if (!ix->built || query_vec(ix, q, &qv) != 0) {
+        for (i = 0; i < n; i++) {
+            out[i] = 0.0f;
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        out[i] = docs[i] < ix->ndocs ? cwai_svec_dot(&qv, &ix->vecs[docs[i]]) : 0.0f;
+    }
+    cwai_svec_free(&qv);
 }
 
 size_t

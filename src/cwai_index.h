@@ -65,6 +65,10 @@ size_t cwai_index_search_multi(const cwai_index_t *ix,
 size_t cwai_index_search_str(const cwai_index_t *ix, const char *q, size_t len,
     uint32_t kind_mask, cwai_hit_t *hits, size_t k);
 
+/* Cosines between the query and n given documents (embeds the query once). */
+void  cwai_index_score_docs(const cwai_index_t *ix, const cwai_ntext_t *q,
+    const uint32_t *docs, size_t n, float *out);
+
 /* Cosine between the query and one given document (0 when unrelated). */
 float cwai_index_score_doc(const cwai_index_t *ix, const cwai_ntext_t *q, uint32_t doc);
 

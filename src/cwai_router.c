@@ -4,6 +4,9 @@
 #include "cwai_router.h"
 
 #include <math.h>
+#ifdef CWAI_DEBUG_ROUTER
+#include <stdio.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,7 +185,7 @@ cwai_router_route(cwai_ctx_t *c)
     size_t                nseg, nh, i, j, ni = d->nintents, nt = d->handoff.ntopics;
     float                *A = c->ascore, best, second, hf;
     int                   a, bt, other_strong, nonctx = 0, ctxonly = 0, follow, sched_ent;
-    int                   name = 0, ncontent;
+    int                   name = 0, ncontent, small_cue;
     double                conf, thr;
 
     if (ni > MAX_INTENTS) {
@@ -294,7 +297,7 @@ cwai_router_route(cwai_ctx_t *c)
     if (c->svc >= 0) {
         static const char  *const cues[] = {
             "marcar", "marca", "agendar", "agenda", "horario", "vaga", "reservar", "remarcar",
-            "desmarcar", "fazer", "quanto custa", "valor", "preco", "quanto", NULL
+            "desmarcar", "fazer", NULL
         };
         int  cue = sched_ent || cwai_has_word(&c->m, cues) || c->ent.age >= 0;
 
@@ -324,6 +327,23 @@ cwai_router_route(cwai_ctx_t *c)
     if (c->personal) {
         A[AG_SUPPORT] += 0.2f;
     }
+    if (c->ncart > 0 && !c->personal) {
+        /* paying or shipping what was just quoted is part of the sale */
+        static const char  *const pay[] = {
+            "pix", "cartao", "parcela", "parcelado", "parcelar", "vezes", "frete", "boleto", NULL
+        };
+        size_t  t;
+        int     nx = 0;
+
+        for (t = 0; t < c->m.t.ntok; t++) {
+            const cwai_tok_t  *k = &c->m.t.tok[t];
+
+            nx |= k->kind == CWAI_TOK_MIXED && k->wlen >= 2 && k->wlen <= 3 && k->w[k->wlen - 1] == 'x';
+        }
+        if (nx || cwai_has_word(&c->m, pay)) {
+            A[AG_SALES] += c->last_agent == AG_SALES ? 0.35f : 0.2f;
+        }
+    }
 
     /* ---- small talk only when nothing else is asked ---- */
     other_strong = 0;
@@ -341,6 +361,34 @@ cwai_router_route(cwai_ctx_t *c)
 
     /* ---- the conversation ---- */
     ncontent = content_tokens(&c->m);
+    {
+        static const char  *const nice[] = {
+            "legal", "adoro", "amo", "amei", "lindo", "linda", "maravilha", "maravilhosa",
+            "top", "show", "otimo", "otima", "entendi", "aff", "risos", "haha", NULL
+        };
+
+        small_cue = c->m.t.n_emoji > 0 || cwai_has_word(&c->m, nice);
+        for (i = 0; i < b->nkw && !small_cue; i++) {
+            if (b->kw[i].kind == KW_INTENT && (size_t) b->kw[i].owner < ni
+                && b->intent_agent[b->kw[i].owner] == AG_SMALLTALK && cwai_kw_find(&c->m, &b->kw[i]) >= 0)
+            {
+                small_cue = 1;
+            }
+        }
+    }
+    {
+        static const char  *const ack[] = {
+            "ok", "okay", "entendi", "beleza", "certo", "combinado", "aguardo", "aguardando",
+            "esperar", "espero", "valeu", "tranquilo", NULL
+        };
+        int  is_ack = cwai_has_word(&c->m, ack);
+
+        if ((small_cue || is_ack) && !other_strong && ncontent <= 8) {
+            A[AG_SMALLTALK] += (small_cue ? 0.15f : 0.0f) + (is_ack ? 0.15f : 0.0f)
+                               + (c->m.t.n_emoji > 1 ? 0.2f : 0.1f * (float) c->m.t.n_emoji);
+            small_cue = 1;
+        }
+    }
     c->affirm = affirmative(&c->m);
     name = looks_like_name(c->in->text, c->in->len ? c->in->len : strlen(c->in->text));
     c->is_name = name;
@@ -362,10 +410,10 @@ cwai_router_route(cwai_ctx_t *c)
             A[AG_SCHEDULING] += 0.5f;
         } else if (follow) {
             A[c->last_agent] += 0.25f;
-        } else if (top < 0.45f) {
+        } else if (top < 0.45f && !small_cue) {
             A[c->last_agent] += 0.3f;
         }
-        if (c->hist_handoff && c->last_agent == AG_HANDOFF && A[AG_SMALLTALK] < 0.45f) {
+        if (c->hist_handoff && c->last_agent == AG_HANDOFF && !small_cue) {
             A[AG_HANDOFF] += 0.4f;
         }
     }
@@ -386,6 +434,10 @@ cwai_router_route(cwai_ctx_t *c)
     if (best < 0) {
         best = 0;
     }
+#ifdef CWAI_DEBUG_ROUTER
+    fprintf(stderr, "router: sales %.3f support %.3f sched %.3f handoff %.3f small %.3f\n",
+            A[0], A[1], A[2], A[3], A[4]);
+#endif
     conf = 1.0 - exp(-2.4 * best);
     {
         double  margin = (best - second) / 0.3;
@@ -429,7 +481,12 @@ cwai_router_route(cwai_ctx_t *c)
     }
 
     thr = d->handoff.confidence_threshold > 0 ? d->handoff.confidence_threshold : 0.5;
-    if (c->conf < thr && a != AG_HANDOFF && !(a == AG_SMALLTALK && c->m.t.ntok <= 3)) {
+    if (c->conf < thr && a == AG_HANDOFF && !c->hist_handoff) {
+        /* a weak guess at a handoff topic is no reason to name one */
+        c->topic = -1;
+        c->intent = -1;
+        c->intent_name = "low_confidence";
+    } else if (c->conf < thr && a != AG_HANDOFF && !(a == AG_SMALLTALK && c->m.t.ntok <= 3)) {
         c->agent = AG_HANDOFF;
         c->intent = -1;
         c->intent_name = "low_confidence";

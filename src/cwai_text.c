@@ -600,6 +600,69 @@ rebuild_folded(cwai_ntext_t *t)
     return 0;
 }
 
+/* Fixed expressions that mean one thing: "à prova d'água" is "waterproof",
+ * not "water". The words become one token. */
+static const struct {
+    const char  *words[4];
+    const char  *as;
+} expressions[] = {
+    { { "prova", "d", "agua", NULL }, "aprovadagua" },
+    { { "prova", "dagua", NULL, NULL }, "aprovadagua" },
+    { { "waterproof", NULL, NULL, NULL }, "aprovadagua" },
+};
+
+/* Greetings carry no topic: "boa noite" must not retrieve "Âmbar Noturno". */
+static void
+mark_greetings(cwai_ntext_t *t)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < t->ntok; i++) {
+        const char  *a = t->tok[i].w, *b = t->tok[i + 1].w;
+
+        if ((strcmp(a, "bom") == 0 || strcmp(a, "boa") == 0 || strcmp(a, "buenos") == 0
+             || strcmp(a, "buenas") == 0 || strcmp(a, "good") == 0)
+            && (strcmp(b, "dia") == 0 || strcmp(b, "tarde") == 0 || strcmp(b, "noite") == 0
+                || strcmp(b, "dias") == 0 || strcmp(b, "tardes") == 0 || strcmp(b, "noches") == 0
+                || strcmp(b, "morning") == 0 || strcmp(b, "afternoon") == 0
+                || strcmp(b, "evening") == 0))
+        {
+            t->tok[i].stop = 1;
+            t->tok[i + 1].stop = 1;
+        }
+    }
+}
+
+static void
+merge_expressions(cwai_ntext_t *t)
+{
+    size_t  e, i, j, n;
+
+    for (e = 0; e < sizeof(expressions) / sizeof(expressions[0]); e++) {
+        for (n = 0; n < 4 && expressions[e].words[n]; n++) {
+        }
+        for (i = 0; i + n <= t->ntok; i++) {
+            cwai_tok_t  *k = &t->tok[i];
+
+            for (j = 0; j < n; j++) {
+                if (strcmp(t->tok[i + j].w, expressions[e].words[j]) != 0) {
+                    break;
+                }
+            }
+            if (j < n) {
+                continue;
+            }
+            if (set_word(t, k, expressions[e].as, strlen(expressions[e].as)) != 0) {
+                return;
+            }
+            k->fixed = 1;
+            k->stop = 0;
+            memmove(&t->tok[i + 1], &t->tok[i + n], (t->ntok - i - n) * sizeof(cwai_tok_t));
+            t->ntok -= n - 1;
+        }
+    }
+}
+
 void
 cwai_text_free(cwai_ntext_t *t)
 {
@@ -734,6 +797,8 @@ cwai_text_parse(cwai_ntext_t *t, const char *s, size_t len)
         brk = 0;
     }
     free(f);
+    merge_expressions(t);
+    mark_greetings(t);
     if (rebuild_folded(t) != 0) {
         cwai_text_free(t);
         return -1;

@@ -94,17 +94,24 @@ sub drive_playground {
         or return { status => 400, body => "no X-Playground-Url header\n" };
 
     my $t0 = Time::HiRes::time();
-    my @out;
+    my $tl = $t0;
+    my (@out, @steps);
+    my $lap = sub {
+        my $t = Time::HiRes::time();
+        push @steps, sprintf('%s %.2f', $_[0], $t - $tl);
+        $tl = $t;
+    };
     my $b;
     my $ok = eval {
         $b = Cwai::Browser->new;
         push @out, 'browser: Chromium ' . $b->version;
-        push @out, sprintf('started in %.2f s', Time::HiRes::time() - $t0);
+        $lap->('start');
 
         $b->get($url);
         push @out, 'title: ' . $b->title;
         $b->wait_for(sub { $b->execute('return document.body.dataset.ready === "1"') },
                      10, 'the domain list');
+        $lap->('load');
         push @out, 'domains: ' . $b->execute(
             'return Array.from(document.querySelectorAll("#domain option")).map(o => o.value).join(", ")');
 
@@ -115,8 +122,11 @@ sub drive_playground {
         push @out, 'domain-info: ' . $b->text($b->find('#domain-info'));
         push @out, 'conversation: ' . $b->text($b->find('#conv'));
 
+        $lap->('select');
         ask($b, \@out, 'Q1', u('quanto custa o sérum de vitamina C?'), 'click');
+        $lap->('Q1');
         ask($b, \@out, 'Q2', u('e o gel de limpeza?'), 'enter');
+        $lap->('Q2');
 
         # a bad "now" is shown inline, then a local time gets the domain's offset
         my $now = $b->find('#now');
@@ -125,6 +135,7 @@ sub drive_playground {
         $b->clear($now);
         $b->send_keys($now, '2026-12-25T10:00');
         ask($b, \@out, 'Q4 now=2026-12-25T10:00', u('vocês abrem hoje?'), 'click');
+        $lap->('Q3+Q4');
         push @out, 'counts: bot=' . scalar($b->find_all('#transcript .msg.bot'))
                    . ' customer=' . scalar($b->find_all('#transcript .msg.customer'))
                    . ' error=' . scalar($b->find_all('#transcript .msg.error'));
@@ -137,12 +148,14 @@ sub drive_playground {
         push @out, '--- new conversation: ' . ($conv2 ne $conv ? 'new id' : 'SAME id')
                    . ', bot messages left: ' . scalar($b->find_all('#transcript .msg.bot'));
         ask($b, \@out, 'Q5', u('e o gel de limpeza?'), 'enter');
+        $lap->('Q5');
 
         # an unreachable API is reported on the page
         $b->get($url . '?api=/broken-api');
         $b->wait_for(sub { scalar $b->find_all('#transcript .msg.error') }, 10,
                      'the error of a bad ?api=');
         push @out, '--- bad api: ' . one_line($b->text($b->find('#transcript .msg.error')));
+        $lap->('bad-api');
         1;
     };
     my $err = $@;
@@ -155,7 +168,8 @@ sub drive_playground {
         push @out, "page text:\n$page" if defined $page;
     }
     $b->quit if $b;
-    push @out, sprintf('elapsed: %.2f s', Time::HiRes::time() - $t0);
+    $lap->('quit');
+    push @out, sprintf('elapsed: %.2f s (%s)', Time::HiRes::time() - $t0, join(', ', @steps));
 
     my $body = join("\n", @out) . "\n";
     if (!$ok) {
@@ -179,8 +193,16 @@ __DATA__
 GET /playground/
 --- response_headers
 Content-Type: text/html; charset=utf-8
---- response_body_like eval
-qr{\A<!DOCTYPE html>(?=.*id="domain")(?=.*id="channel")(?=.*id="now")(?=.*id="text")(?=.*id="send")(?=.*id="transcript")(?!.*<(?:script|link|img)\b[^>]*\b(?:src|href)="(?!data:))}s
+--- response_body_filters eval
+sub {
+    my $html = shift;
+    my @r = map { $html =~ /\bid="$_"/ ? $_ : "NO-$_" } qw(domain channel now text send new transcript);
+    push @r, $html =~ /<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(?!data:)/
+             ? 'EXTERNAL-RESOURCE' : 'self-contained';
+    return CORE::join(' ', @r) . "\n";
+}
+--- response_body
+domain channel now text send new transcript self-contained
 --- no_error_log
 [error]
 

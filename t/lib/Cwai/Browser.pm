@@ -26,6 +26,7 @@ use strict;
 use warnings;
 
 use HTTP::Tiny;
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use JSON::PP ();
 use IO::Socket::INET;
 use POSIX qw(WNOHANG setpgid _exit);
@@ -63,8 +64,10 @@ sub binaries {
     my $chromium = $ENV{CWAI_CHROMIUM} || _which('chromium') || _which('chromium-browser');
     my $driver = $ENV{CWAI_CHROMEDRIVER} || _which('chromedriver');
     my @missing;
-    push @missing, 'chromium (the browser)' unless $chromium;
-    push @missing, 'chromedriver (package chromium-driver)' unless $driver;
+    push @missing, 'chromium (the browser' . ($chromium ? " $chromium" : '') . ')'
+        unless $chromium && -x $chromium;
+    push @missing, 'chromedriver (package chromium-driver' . ($driver ? ", $driver" : '') . ')'
+        unless $driver && -x $driver;
     die "Cwai::Browser: not installed: " . join(', ', @missing)
         . ". Install them with `make deps` or "
         . "`apt-get install -y chromium chromium-driver`.\n" if @missing;
@@ -93,9 +96,9 @@ sub new {
     my $self = bless {
         owner   => $$,
         timeout => $opt{timeout} // 10,
-        http    => HTTP::Tiny->new(timeout => 60, keep_alive => 1, proxy => undef,
-                                   http_proxy => undef, https_proxy => undef,
-                                   agent => "Cwai::Browser/$VERSION"),
+        http    => Cwai::Browser::HTTP->new(timeout => 60, keep_alive => 1, proxy => undef,
+                                            http_proxy => undef, https_proxy => undef,
+                                            agent => "Cwai::Browser/$VERSION"),
     }, $class;
 
     $self->{dir} = File::Temp::tempdir('cwai-browser-XXXXXX', TMPDIR => 1, CLEANUP => 0);
@@ -401,8 +404,8 @@ sub quit {
     my ($self) = @_;
     return if $self->{quit}++ || $self->{owner} != $$;
     if ($self->{session} && $self->{base}) {
-        my $http = HTTP::Tiny->new(timeout => 5, proxy => undef, http_proxy => undef,
-                                   https_proxy => undef);
+        my $http = Cwai::Browser::HTTP->new(timeout => 5, proxy => undef,
+                                            http_proxy => undef, https_proxy => undef);
         $http->request(DELETE => "$self->{base}/session/$self->{session}");
     }
     delete $self->{session};
@@ -423,6 +426,19 @@ sub DESTROY {
     my ($self) = @_;
     local ($@, $!, $?);
     $self->quit;
+}
+
+# HTTP::Tiny writes a POST's head and body separately: without TCP_NODELAY
+# every WebDriver command waits for a delayed ACK (~40 ms).
+package Cwai::Browser::HTTP;
+our @ISA = ('HTTP::Tiny');
+
+sub _open_handle {
+    my $self = shift;
+    my $h = $self->SUPER::_open_handle(@_);
+    setsockopt($h->{fh}, Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1)
+        if $h && $h->{fh};
+    return $h;
 }
 
 1;

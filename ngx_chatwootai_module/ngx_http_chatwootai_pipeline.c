@@ -1,0 +1,443 @@
+/*
+ * Runs the core's agent pipeline (src/cwai_pipeline.c) for an accepted
+ * message, after the webhook was acknowledged: each REQUEST step becomes a
+ * background subrequest (through the L1 cache when the step has a cache
+ * key), each WAIT a timer, and DONE updates memory, ownership and metrics.
+ * The main request lives until the last step (nginx-techniques §1).
+ */
+
+#include "ngx_http_chatwootai_module.h"
+
+
+typedef struct {
+    ngx_http_request_t         *r;
+    cwai_pipeline_t            *p;
+    ngx_http_cwai_wait_t        wait;
+    ngx_http_cwai_domain_t     *dom;
+    const cwai_http_req_t      *req;        /* the step in flight */
+    ngx_msec_t                  started;
+    u_char                      mem_key[64];
+    size_t                      mem_key_len;
+} ngx_http_cwai_job_t;
+
+
+static void ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step);
+static void ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call);
+
+
+static void
+ngx_http_cwai_job_cleanup(void *data)
+{
+    ngx_http_cwai_job_t  *job = data;
+
+    if (job->p) {
+        /* the request ended before DONE (worker shutdown): the message is
+         * not answered by this worker; the log says so */
+        ngx_log_error(NGX_LOG_WARN, job->r->connection->log, 0,
+                      "chatwootai: pipeline stopped before the message ended");
+        cwai_pipeline_free(job->p);
+        job->p = NULL;
+    }
+}
+
+
+static ngx_http_cwai_stats_t *
+ngx_http_cwai_job_stats(ngx_http_cwai_job_t *job)
+{
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(job->r, ngx_http_chatwootai_module);
+    return &lcf->zone->sh->stats;
+}
+
+
+/* Adds n to a per-tenant counter kept in the zone ("t:<tenant>:<name>"). */
+static void
+ngx_http_cwai_tenant_count(ngx_http_cwai_job_t *job, const char *name,
+    uint64_t n)
+{
+    u_char                     buf[160];
+    ngx_str_t                  key;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    if (n == 0) {
+        return;
+    }
+    lcf = ngx_http_get_module_loc_conf(job->r, ngx_http_chatwootai_module);
+    key.data = buf;
+    key.len = ngx_snprintf(buf, sizeof(buf), "t:%V:%s", &job->dom->name, name) - buf;
+    (void) ngx_http_cwai_zone_incr(lcf->zone, &key, (int64_t) n, 0, NULL);
+}
+
+
+ngx_int_t
+ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_http_cwai_domain_t *dom)
+{
+    size_t                     nturns;
+    json_t                    *turns, *labels, *l;
+    ngx_str_t                  key;
+    cwai_err_t                 err;
+    cwai_step_t                step;
+    cwai_turn_t                history[NGX_HTTP_CWAI_MAX_TURNS];
+    const char               **lv;
+    size_t                     i, nl;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_cwai_job_t       *job;
+    cwai_pipeline_input_t      in;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    job = ngx_pcalloc(r->pool, sizeof(ngx_http_cwai_job_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (job == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+    job->r = r;
+    job->dom = dom;
+    job->started = ngx_current_msec;
+    cln->handler = ngx_http_cwai_job_cleanup;
+    cln->data = job;
+
+    /* the conversation so far, then this message */
+    job->mem_key_len = ngx_snprintf(job->mem_key, sizeof(job->mem_key),
+                                    "mem:%L:%L", ctx->wh.inbox_id,
+                                    ctx->wh.conversation_id) - job->mem_key;
+    key.data = job->mem_key;
+    key.len = job->mem_key_len;
+    turns = ngx_http_cwai_memory_load(r, &key, history, &nturns);
+    if (turns == NULL) {
+        return NGX_ERROR;
+    }
+
+    labels = json_object_get(json_object_get(ctx->wh.root, "conversation"), "labels");
+    nl = json_is_array(labels) ? json_array_size(labels) : 0;
+    lv = ngx_palloc(r->pool, (nl + 1) * sizeof(char *));
+    if (lv == NULL) {
+        json_decref(turns);
+        return NGX_ERROR;
+    }
+    nl = 0;
+    json_array_foreach(labels, i, l) {
+        if (json_is_string(l)) {
+            lv[nl++] = json_string_value(l);
+        }
+    }
+
+    ngx_memzero(&in, sizeof(in));
+    in.cfg = &lcf->pipeline;
+    in.domain = dom->domain;
+    in.bot = dom->bot;
+    in.tenant = (const char *) dom->name.data;
+    in.account_id = ctx->wh.account_id;
+    in.inbox_id = ctx->wh.inbox_id;
+    in.conversation_id = ctx->wh.conversation_id;
+    in.message_id = ctx->wh.message_id;
+    in.contact_id = ctx->wh.contact_id;
+    in.contact_name = ctx->wh.contact_name;
+    in.contact_phone = ctx->wh.contact_phone;
+    in.contact_email = ctx->wh.contact_email;
+    in.channel = ctx->wh.channel;
+    in.labels = lv;
+    in.nlabels = nl;
+    in.text = ctx->wh.content ? ctx->wh.content : "";
+    in.len = ctx->wh.content ? ctx->wh.content_len : 0;
+    in.attachments = ctx->wh.attachments;
+    in.history = history;
+    in.nhistory = nturns;
+    in.now = (int64_t) ngx_time();
+    in.random = (unsigned) ngx_random();
+
+    job->p = cwai_pipeline_new(&in, &err);
+
+    /* remember the customer's message whatever happens next */
+    ngx_http_cwai_memory_append(turns, CWAI_ROLE_CUSTOMER, in.text, in.len, NULL);
+    ngx_http_cwai_memory_store(r, &key, turns);
+    json_decref(turns);
+
+    if (job->p == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chatwootai: cannot start the pipeline: %s", err.detail);
+        return NGX_ERROR;
+    }
+
+    (void) cwai_pipeline_start(job->p, &step);
+    ngx_http_cwai_job_step(job, &step);
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cwai_job_resume(void *data)
+{
+    cwai_step_t           step;
+    ngx_http_cwai_job_t  *job = data;
+
+    (void) cwai_pipeline_resume(job->p, &step);
+    ngx_http_cwai_job_step(job, &step);
+}
+
+
+static void
+ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
+{
+    u_char                        kbuf[64], vbuf[64];
+    size_t                        nturns;
+    json_t                       *turns;
+    ngx_str_t                     key, val;
+    cwai_turn_t                   history[NGX_HTTP_CWAI_MAX_TURNS];
+    ngx_http_request_t           *r = job->r;
+    ngx_http_cwai_ctx_t          *ctx;
+    ngx_http_cwai_stats_t        *st;
+    const cwai_pipeline_stats_t  *ps;
+    ngx_http_cwai_loc_conf_t     *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+    st = ngx_http_cwai_job_stats(job);
+    ps = cwai_pipeline_stats(job->p);
+
+    (void) ngx_atomic_fetch_add(&st->pipeline[step->outcome], 1);
+    ngx_http_cwai_tenant_count(job, "prompt_tokens", ps->prompt_tokens);
+    ngx_http_cwai_tenant_count(job, "completion_tokens", ps->completion_tokens);
+    ngx_http_cwai_tenant_count(job, "cached_tokens", ps->cached_tokens);
+    ngx_http_cwai_tenant_count(job, cwai_outcome_name(step->outcome), 1);
+
+    if (step->reply != NULL) {
+        key.data = job->mem_key;
+        key.len = job->mem_key_len;
+        turns = ngx_http_cwai_memory_load(r, &key, history, &nturns);
+        if (turns != NULL) {
+            ngx_http_cwai_memory_append(turns, CWAI_ROLE_ASSISTANT, step->reply,
+                                        ngx_strlen(step->reply), ps->agent);
+            ngx_http_cwai_memory_store(r, &key, turns);
+            json_decref(turns);
+        }
+    }
+
+    if (step->outcome == CWAI_OUTCOME_HANDOFF) {
+        /* the bot stays silent until the conversation is handed back */
+        key.data = kbuf;
+        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
+                               ctx->wh.conversation_id) - kbuf;
+        val.data = vbuf;
+        val.len = ngx_snprintf(vbuf, sizeof(vbuf), "handoff:%s:%T",
+                               step->reason ? step->reason : "", ngx_time()) - vbuf;
+        (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val, lcf->owner_ttl);
+    }
+
+    if (step->outcome == CWAI_OUTCOME_FAILED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chatwootai: message %L of conversation %L failed: %s",
+                      ctx->wh.message_id, ctx->wh.conversation_id,
+                      step->reason ? step->reason : "unknown");
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chatwootai: message %L of conversation %L: %s%s%s "
+                      "(agent %s, by %s, %M ms)",
+                      ctx->wh.message_id, ctx->wh.conversation_id,
+                      cwai_outcome_name(step->outcome),
+                      step->reason ? ": " : "", step->reason ? step->reason : "",
+                      ps->agent ? ps->agent : "-",
+                      ps->answered_by ? ps->answered_by : "-",
+                      ngx_current_msec - job->started);
+    }
+
+    cwai_pipeline_free(job->p);
+    job->p = NULL;
+}
+
+
+/* Splits "/path?query" for ngx_http_subrequest. */
+static void
+ngx_http_cwai_split_path(ngx_str_t *prefix, const char *path, ngx_pool_t *pool,
+    ngx_str_t *uri, ngx_str_t *args)
+{
+    size_t   len, plen;
+    u_char  *q;
+
+    len = ngx_strlen(path);
+    q = (u_char *) ngx_strchr(path, '?');
+    plen = q ? (size_t) (q - (u_char *) path) : len;
+
+    uri->data = ngx_pnalloc(pool, prefix->len + plen);
+    if (uri->data == NULL) {
+        uri->len = 0;
+        return;
+    }
+    ngx_memcpy(uri->data, prefix->data, prefix->len);
+    ngx_memcpy(uri->data + prefix->len, path, plen);
+    uri->len = prefix->len + plen;
+
+    if (q) {
+        args->data = q + 1;
+        args->len = len - plen - 1;
+    } else {
+        args->len = 0;
+    }
+}
+
+
+static void
+ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
+{
+    size_t                     i;
+    ngx_str_t                  key, cached;
+    ngx_http_request_t        *r = job->r;
+    cwai_http_resp_t           resp;
+    ngx_http_cwai_call_t      *call;
+    const cwai_http_req_t     *req;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    for ( ;; ) {
+
+        if (step->kind == CWAI_STEP_DONE) {
+            ngx_http_cwai_job_done(job, step);
+            return;
+        }
+
+        if (step->kind == CWAI_STEP_WAIT) {
+            job->wait.handler = ngx_http_cwai_job_resume;
+            job->wait.data = job;
+            if (ngx_http_cwai_wait(r, &job->wait, step->delay_ms) != NGX_OK) {
+                step->kind = CWAI_STEP_DONE;
+                step->outcome = CWAI_OUTCOME_FAILED;
+                step->reason = "internal_error";
+                continue;
+            }
+            return;
+        }
+
+        /* REQUEST: the L1 cache first */
+        req = step->req;
+        job->req = req;
+
+        if (req->cache_key != NULL) {
+            key.data = (u_char *) req->cache_key;
+            key.len = ngx_strlen(req->cache_key);
+            if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &cached, NULL)
+                == NGX_OK)
+            {
+                (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[0], 1);
+                ngx_memzero(&resp, sizeof(resp));
+                resp.status = 200;
+                resp.body = (const char *) cached.data;
+                resp.len = cached.len;
+                resp.complete = 1;
+                resp.now = (int64_t) ngx_time();
+                (void) cwai_pipeline_feed(job->p, &resp, step);
+                continue;
+            }
+            (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[1], 1);
+        }
+
+        if (lcf->prefix[req->upstream].len == 0) {
+            /* the core only asks for configured upstreams; be safe anyway */
+            ngx_memzero(&resp, sizeof(resp));
+            resp.status = 0;
+            resp.complete = 0;
+            (void) cwai_pipeline_feed(job->p, &resp, step);
+            continue;
+        }
+
+        call = ngx_pcalloc(r->pool, sizeof(ngx_http_cwai_call_t));
+        if (call == NULL) {
+            break;
+        }
+        ngx_http_cwai_split_path(&lcf->prefix[req->upstream], req->path, r->pool,
+                                 &call->uri, &call->args);
+        if (call->uri.len == 0) {
+            break;
+        }
+        call->method = (req->body != NULL) ? NGX_HTTP_POST : NGX_HTTP_GET;
+        call->body.data = (u_char *) req->body;
+        call->body.len = req->body_len;
+        for (i = 0; i < req->nheaders && i < 4; i++) {
+            call->headers[i].name = req->headers[i].name;
+            call->headers[i].value.data = (u_char *) req->headers[i].value;
+            call->headers[i].value.len = ngx_strlen(req->headers[i].value);
+        }
+        call->nheaders = i;
+        call->max_response = lcf->response_max;
+        call->handler = ngx_http_cwai_job_call_done;
+        call->data = job;
+
+        (void) ngx_atomic_fetch_add(
+            &ngx_http_cwai_job_stats(job)->upstream_requests[req->upstream], 1);
+
+        if (ngx_http_cwai_call_start(r, call) != NGX_OK) {
+            break;
+        }
+        return;
+    }
+
+    /* allocation failure while starting a step */
+    step->kind = CWAI_STEP_DONE;
+    step->outcome = CWAI_OUTCOME_FAILED;
+    step->reason = "internal_error";
+    ngx_http_cwai_job_done(job, step);
+}
+
+
+static void
+ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call)
+{
+    char                     ra[16];
+    ngx_str_t                key, val;
+    ngx_uint_t               b;
+    cwai_step_t              step;
+    cwai_http_resp_t         resp;
+    ngx_http_cwai_job_t     *job = call->data;
+    ngx_http_cwai_stats_t   *st;
+    const cwai_http_req_t   *req = job->req;
+    ngx_http_cwai_loc_conf_t *lcf;
+
+    static const ngx_msec_t  bounds[] = NGX_HTTP_CWAI_LATENCY_BOUNDS;
+
+    if (job->p == NULL) {
+        return;
+    }
+    lcf = ngx_http_get_module_loc_conf(job->r, ngx_http_chatwootai_module);
+    st = ngx_http_cwai_job_stats(job);
+
+    for (b = 0; b < NGX_HTTP_CWAI_LATENCY_BUCKETS - 1; b++) {
+        if (call->elapsed <= bounds[b]) {
+            break;
+        }
+    }
+    (void) ngx_atomic_fetch_add(&st->upstream_latency[req->upstream][b], 1);
+    (void) ngx_atomic_fetch_add(&st->upstream_latency_ms[req->upstream],
+                                call->elapsed);
+    if (call->status == 0 || call->status >= 400 || !call->complete) {
+        (void) ngx_atomic_fetch_add(&st->upstream_errors[req->upstream], 1);
+    }
+
+    ngx_memzero(&resp, sizeof(resp));
+    resp.status = (int) call->status;
+    resp.body = (const char *) call->response.data;
+    resp.len = call->response.len;
+    resp.complete = call->complete;
+    resp.now = (int64_t) ngx_time();
+    if (call->retry_after) {
+        ngx_snprintf((u_char *) ra, sizeof(ra), "%M%Z", call->retry_after / 1000);
+        resp.retry_after = ra;
+    }
+
+    /* fill the cache with good answers only */
+    if (req->cache_key != NULL && call->complete
+        && call->status >= 200 && call->status < 300)
+    {
+        key.data = (u_char *) req->cache_key;
+        key.len = ngx_strlen(req->cache_key);
+        val = call->response;
+        (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val,
+                                      req->cache_ttl_ms ? req->cache_ttl_ms
+                                                        : lcf->pipeline.cache_ttl_ms);
+    }
+
+    (void) cwai_pipeline_feed(job->p, &resp, &step);
+    ngx_http_cwai_job_step(job, &step);
+}
