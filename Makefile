@@ -70,6 +70,10 @@ $(BUILD)/libcwai.a: $(CORE_OBJS)
 $(BUILD)/cwai: src/cli/cwai.c $(CORE_HDRS) $(BUILD)/libcwai.a
 	$(CC) $(CORE_CFLAGS) -Isrc src/cli/cwai.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
 
+# ---- benchmarks ------------------------------------------------------------
+$(BUILD)/bench-agent: bench/bench_agent.c $(CORE_HDRS) $(BUILD)/libcwai.a
+	$(CC) $(CORE_CFLAGS) -Isrc bench/bench_agent.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
+
 # ---- tests ----------------------------------------------------------------
 $(BUILD)/unit_suites.h: $(UNIT_SRCS)
 	@mkdir -p $(BUILD)
@@ -99,7 +103,7 @@ run: deps build
 stop:
 	@./scripts/run.sh stop
 
-bench: deps build
+bench: deps build $(BUILD)/bench-agent
 	@./bench/run.sh
 
 clean:

@@ -157,6 +157,13 @@ typedef struct {
     unsigned                    parsed:1;
     ngx_int_t                   rc;             /* of a rejection sent */
     ngx_buf_t                  *error_body;     /* JSON replacing nginx's page */
+
+    /* the pipeline's result, for the access log (written when it ends) */
+    const char                 *agent;
+    const char                 *outcome;
+    ngx_uint_t                  cache_hits;
+    ngx_uint_t                  cache_misses;
+    uint64_t                    tokens;
     const char                 *status;         /* $chatwootai_status */
 } ngx_http_cwai_ctx_t;
 

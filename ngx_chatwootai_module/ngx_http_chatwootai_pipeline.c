@@ -14,6 +14,7 @@ typedef struct {
     cwai_pipeline_t            *p;
     ngx_http_cwai_wait_t        wait;
     ngx_http_cwai_domain_t     *dom;
+    ngx_http_cwai_ctx_t        *ctx;
     const cwai_http_req_t      *req;        /* the step in flight */
     ngx_msec_t                  started;
     u_char                      mem_key[64];
@@ -96,6 +97,7 @@ ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     }
     job->r = r;
     job->dom = dom;
+    job->ctx = ctx;
     job->started = ngx_current_msec;
     cln->handler = ngx_http_cwai_job_cleanup;
     cln->data = job;
@@ -199,6 +201,9 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     ps = cwai_pipeline_stats(job->p);
 
     (void) ngx_atomic_fetch_add(&st->pipeline[step->outcome], 1);
+    ctx->outcome = cwai_outcome_name(step->outcome);
+    ctx->agent = ps->agent;     /* static or the domain's: outlives the pipeline */
+    ctx->tokens = ps->prompt_tokens + ps->completion_tokens;
     ngx_http_cwai_tenant_count(job, "prompt_tokens", ps->prompt_tokens);
     ngx_http_cwai_tenant_count(job, "completion_tokens", ps->completion_tokens);
     ngx_http_cwai_tenant_count(job, "cached_tokens", ps->cached_tokens);
@@ -322,6 +327,7 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
                 == NGX_OK)
             {
                 (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[0], 1);
+                job->ctx->cache_hits++;
                 ngx_memzero(&resp, sizeof(resp));
                 resp.status = 200;
                 resp.body = (const char *) cached.data;
@@ -332,6 +338,7 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
                 continue;
             }
             (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[1], 1);
+            job->ctx->cache_misses++;
         }
 
         if (lcf->prefix[req->upstream].len == 0) {

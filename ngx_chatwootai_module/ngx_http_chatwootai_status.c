@@ -31,6 +31,14 @@ static const char  *ngx_http_cwai_duplicate_names[] = {
     "delivery_id", "message_id", NULL
 };
 
+static const ngx_msec_t  latency_bounds[] = NGX_HTTP_CWAI_LATENCY_BOUNDS;
+
+/* Per-tenant counters the pipeline keeps in the zone as t:<tenant>:<name>. */
+static const char  *ngx_http_cwai_tenant_counters[] = {
+    "prompt_tokens", "completion_tokens", "cached_tokens", "replied", "handoff",
+    "failed", NULL
+};
+
 
 static ngx_uint_t
 ngx_http_cwai_reason_index(const char **names, const char *reason)
@@ -124,6 +132,43 @@ ngx_http_cwai_prom_family(ngx_http_cwai_text_t *t, const char *name,
 }
 
 
+static void
+ngx_http_cwai_status_tenants(ngx_http_request_t *r, ngx_http_cwai_text_t *t,
+    ngx_http_cwai_zone_t **zones, ngx_uint_t n)
+{
+    u_char                      buf[160];
+    ngx_str_t                   key, val;
+    ngx_uint_t                  i, d, k;
+    ngx_http_cwai_domain_t     *dom;
+    ngx_http_cwai_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_chatwootai_module);
+    dom = cmcf->domains.elts;
+
+    ngx_http_cwai_prom_family(t, "chatwootai_tenant_total", "counter",
+                              "Per domain: model tokens (prompt, completion, cached) "
+                              "and messages by outcome.");
+    for (i = 0; i < n; i++) {
+        for (d = 0; d < cmcf->domains.nelts; d++) {
+            for (k = 0; ngx_http_cwai_tenant_counters[k]; k++) {
+                key.data = buf;
+                key.len = ngx_snprintf(buf, sizeof(buf), "t:%V:%s", &dom[d].name,
+                                       ngx_http_cwai_tenant_counters[k]) - buf;
+                if (ngx_http_cwai_zone_get(zones[i], &key, r->pool, &val, NULL)
+                    != NGX_OK)
+                {
+                    ngx_str_set(&val, "0");
+                }
+                ngx_http_cwai_printf(t, "chatwootai_tenant_total{zone=\"%V\","
+                                     "tenant=\"%V\",counter=\"%s\"} %V\n",
+                                     &zones[i]->name, &dom[d].name,
+                                     ngx_http_cwai_tenant_counters[k], &val);
+            }
+        }
+    }
+}
+
+
 static ngx_int_t
 ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
     ngx_http_cwai_zone_t **zones, ngx_uint_t n)
@@ -204,6 +249,79 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
                                  st->duplicates[k]);
         }
     }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_messages_total", "counter",
+                              "Accepted messages by how they ended.");
+    for (i = 0; i < n; i++) {
+        st = &zones[i]->sh->stats;
+        for (k = 0; k < 3; k++) {
+            ngx_http_cwai_printf(&t, "chatwootai_messages_total{zone=\"%V\","
+                                 "outcome=\"%s\"} %uA\n", &zones[i]->name,
+                                 cwai_outcome_name((cwai_outcome_t) k),
+                                 st->pipeline[k]);
+        }
+    }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_cache_total", "counter",
+                              "Upstream calls answered from the L1 zone (hit) or not.");
+    for (i = 0; i < n; i++) {
+        st = &zones[i]->sh->stats;
+        ngx_http_cwai_printf(&t, "chatwootai_cache_total{zone=\"%V\",result=\"hit\"} %uA\n"
+                             "chatwootai_cache_total{zone=\"%V\",result=\"miss\"} %uA\n",
+                             &zones[i]->name, st->cache[0], &zones[i]->name,
+                             st->cache[1]);
+    }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_upstream_requests_total", "counter",
+                              "Calls to each upstream.");
+    ngx_http_cwai_prom_family(&t, "chatwootai_upstream_errors_total", "counter",
+                              "Calls that failed: no response, an HTTP error or a "
+                              "truncated body.");
+    for (i = 0; i < n; i++) {
+        st = &zones[i]->sh->stats;
+        for (k = 0; k < CWAI_UP__COUNT; k++) {
+            ngx_http_cwai_printf(&t,
+                "chatwootai_upstream_requests_total{zone=\"%V\",upstream=\"%s\"} %uA\n"
+                "chatwootai_upstream_errors_total{zone=\"%V\",upstream=\"%s\"} %uA\n",
+                &zones[i]->name, cwai_upstream_name((cwai_upstream_t) k),
+                st->upstream_requests[k], &zones[i]->name,
+                cwai_upstream_name((cwai_upstream_t) k), st->upstream_errors[k]);
+        }
+    }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_upstream_latency_seconds", "histogram",
+                              "Latency of upstream calls.");
+    for (i = 0; i < n; i++) {
+        st = &zones[i]->sh->stats;
+        for (k = 0; k < CWAI_UP__COUNT; k++) {
+            ngx_atomic_uint_t  cum = 0;
+            ngx_uint_t         b;
+
+            for (b = 0; b < NGX_HTTP_CWAI_LATENCY_BUCKETS; b++) {
+                cum += st->upstream_latency[k][b];
+                if (b < NGX_HTTP_CWAI_LATENCY_BUCKETS - 1) {
+                    ngx_http_cwai_printf(&t,
+                        "chatwootai_upstream_latency_seconds_bucket{zone=\"%V\","
+                        "upstream=\"%s\",le=\"%.3f\"} %uA\n", &zones[i]->name,
+                        cwai_upstream_name((cwai_upstream_t) k),
+                        (double) latency_bounds[b] / 1000, cum);
+                } else {
+                    ngx_http_cwai_printf(&t,
+                        "chatwootai_upstream_latency_seconds_bucket{zone=\"%V\","
+                        "upstream=\"%s\",le=\"+Inf\"} %uA\n", &zones[i]->name,
+                        cwai_upstream_name((cwai_upstream_t) k), cum);
+                }
+            }
+            ngx_http_cwai_printf(&t,
+                "chatwootai_upstream_latency_seconds_sum{zone=\"%V\",upstream=\"%s\"} %.3f\n"
+                "chatwootai_upstream_latency_seconds_count{zone=\"%V\",upstream=\"%s\"} %uA\n",
+                &zones[i]->name, cwai_upstream_name((cwai_upstream_t) k),
+                (double) st->upstream_latency_ms[k] / 1000,
+                &zones[i]->name, cwai_upstream_name((cwai_upstream_t) k), cum);
+        }
+    }
+
+    ngx_http_cwai_status_tenants(r, &t, zones, n);
 
     ngx_http_cwai_prom_family(&t, "chatwootai_zone_size_bytes", "gauge",
                               "Size of the shared memory zone.");
@@ -320,6 +438,25 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
         if (z == NULL) {
             json_decref(doc);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        {
+            json_t *msgs = json_object(), *ups = json_object();
+            for (k = 0; msgs && k < 3; k++) {
+                json_object_set_new(msgs, cwai_outcome_name((cwai_outcome_t) k),
+                                    json_integer((json_int_t) st->pipeline[k]));
+            }
+            for (k = 0; ups && k < CWAI_UP__COUNT; k++) {
+                json_object_set_new(ups, cwai_upstream_name((cwai_upstream_t) k),
+                    json_pack("{s:I, s:I, s:I}",
+                              "requests", (json_int_t) st->upstream_requests[k],
+                              "errors", (json_int_t) st->upstream_errors[k],
+                              "latency_ms_sum", (json_int_t) st->upstream_latency_ms[k]));
+            }
+            json_object_set_new(z, "messages", msgs);
+            json_object_set_new(z, "upstreams", ups);
+            json_object_set_new(z, "cache", json_pack("{s:I, s:I}",
+                                "hits", (json_int_t) st->cache[0],
+                                "misses", (json_int_t) st->cache[1]));
         }
         json_object_setn_new(zs, (const char *) zones[i]->name.data,
                              zones[i]->name.len, z);

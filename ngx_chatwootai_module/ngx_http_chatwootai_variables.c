@@ -13,7 +13,11 @@ enum {
     CWAI_VAR_CONVERSATION,
     CWAI_VAR_MESSAGE,
     CWAI_VAR_CHANNEL,
-    CWAI_VAR_STATUS
+    CWAI_VAR_STATUS,
+    CWAI_VAR_AGENT,
+    CWAI_VAR_OUTCOME,
+    CWAI_VAR_CACHE,
+    CWAI_VAR_TOKENS
 };
 
 
@@ -43,6 +47,18 @@ static ngx_http_variable_t  ngx_http_cwai_vars[] = {
 
     { ngx_string("chatwootai_status"), NULL, ngx_http_cwai_variable,
       CWAI_VAR_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("chatwootai_agent"), NULL, ngx_http_cwai_variable,
+      CWAI_VAR_AGENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("chatwootai_outcome"), NULL, ngx_http_cwai_variable,
+      CWAI_VAR_OUTCOME, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("chatwootai_cache"), NULL, ngx_http_cwai_variable,
+      CWAI_VAR_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("chatwootai_tokens"), NULL, ngx_http_cwai_variable,
+      CWAI_VAR_TOKENS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -101,6 +117,33 @@ ngx_http_cwai_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
     case CWAI_VAR_MESSAGE:
         n = ctx->parsed ? ctx->wh.message_id : 0;
+        break;
+    case CWAI_VAR_AGENT:
+        s = ctx->agent;
+        break;
+    case CWAI_VAR_OUTCOME:
+        s = ctx->outcome;
+        break;
+    case CWAI_VAR_CACHE:
+        /* HIT: every cacheable call came from the zone; MISS: none did */
+        if (ctx->cache_hits || ctx->cache_misses) {
+            s = ctx->cache_misses == 0 ? "HIT"
+              : ctx->cache_hits == 0 ? "MISS" : "PARTIAL";
+        }
+        break;
+    case CWAI_VAR_TOKENS:
+        if (ctx->outcome != NULL) {
+            p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+            v->len = ngx_sprintf(p, "%uL", ctx->tokens) - p;
+            v->data = p;
+            v->valid = 1;
+            v->no_cacheable = 1;
+            v->not_found = 0;
+            return NGX_OK;
+        }
         break;
     }
 

@@ -402,6 +402,10 @@ cwai_extract(const cwai_ntext_t *t, cwai_date_t today, cwai_entities_t *e)
         /* ---- quantities ---- */
         if ((weq(k, "os") || weq(k, "as")) && i + 1 < t->ntok) {
             v = number_word(&t->tok[i + 1]);
+            /* "as 9" is a time ("às 9"), "as 2" two items */
+            if (weq(k, "as") && v >= 7 && t->tok[i + 1].kind == CWAI_TOK_NUM) {
+                continue;
+            }
             if (v >= 2 && v <= 20 && !tok_is(t, i + 2, "horas") && !tok_is(t, i + 2, "h")) {
                 e->all = v;
                 i++;

@@ -412,7 +412,7 @@ parse_http_date(const char *s, int64_t *t)
     cwai_utc_tm_t  tm;
 
     memset(&tm, 0, sizeof(tm));
-    if (sscanf(s, "%3s %d %3s %d %d:%d:%d %3s", wd, &tm.day, mon, &tm.year,
+    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &tm.day, mon, &tm.year,
                &tm.hour, &tm.min, &tm.sec, tz) != 8
         || strcmp(tz, "GMT") != 0)
     {

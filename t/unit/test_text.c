@@ -27,8 +27,9 @@ START_TEST(case_accents_punctuation)
 {
     ck_norm("Olá, VOCÊS têm SÉRUM?!", "ola voces tem serum");
     ck_norm("Ação, coração, maçã, pôr, ÂMBAR, Ünico, Ñandu", "acao coracao maca por ambar unico nandu");
-    ck_norm("à prova d'água", "a prova d agua");
-    ck_norm("a prova dagua", "a prova d agua");
+    ck_norm("à prova d'água", "a aprovadagua");     /* one expression: waterproof */
+    ck_norm("a prova dagua", "a aprovadagua");
+    ck_norm("d'água", "d agua");
     ck_norm("e\xcc\x81 cafe\xcc\x81", "e cafe");         /* NFD input */
     ck_norm("  \t\n  ", "");
     ck_norm("", "");
@@ -70,6 +71,21 @@ START_TEST(emoji_and_counts)
     ck_assert_int_eq(t.tok[2].brk, 1);      /* after the newline */
     ck_assert_str_eq(t.tok[1].raw, "obrigada");
     ck_assert_int_eq(t.tok[1].fixed, 1);
+    cwai_text_free(&t);
+}
+END_TEST
+
+START_TEST(greetings_are_not_topics)
+{
+    cwai_ntext_t  t;
+    const char   *s = "boa noite, tem perfume pra noite?";
+
+    memset(&t, 0, sizeof(t));
+    ck_assert_int_eq(cwai_text_parse(&t, s, strlen(s)), 0);
+    ck_assert_str_eq(t.tok[0].w, "boa");
+    ck_assert_int_eq(t.tok[0].stop, 1);
+    ck_assert_int_eq(t.tok[1].stop, 1);                 /* "noite" of the greeting */
+    ck_assert_int_eq(t.tok[6].stop, 0);                 /* "noite" asked about */
     cwai_text_free(&t);
 }
 END_TEST
@@ -226,6 +242,7 @@ CWAI_SUITE(text)
     tcase_add_test(tc, numbers_money_times);
     tcase_add_test(tc, repeated_letters_and_slang);
     tcase_add_test(tc, emoji_and_counts);
+    tcase_add_test(tc, greetings_are_not_topics);
     tcase_add_test(tc, invalid_utf8_and_long_input);
     tcase_add_test(tc, stems_and_stopwords);
     tcase_add_test(tc, language_guess);

@@ -10,13 +10,14 @@ package Cwai::Browser;
 #   $b->send_keys($el, "oi\x{E007}");           # \x{E007} = Enter
 #   $b->click($b->find('#send'));
 #   $b->wait_for(sub { $b->find_all('.msg.bot') >= 1 }, 10, 'a bot answer');
-#   print $b->text($b->find('.msg.bot .reply', $parent_el_optional));
+#   print $b->text($b->find('.reply', $msg_el));   # find inside an element
+#   my $n = $b->execute('return document.title.length');
 #   $b->quit;                                   # also on DESTROY / exit
 #
 # Clean-up: chromedriver runs in its own process group with Chromium below
 # it; quit() (or DESTROY) ends the session, kills that group and any process
-# whose command line names this session's fresh --user-data-dir, and removes
-# the directory.  A watchdog process does the same if the owner dies without
+# whose command line names this session's fresh temporary directory (profile,
+# HOME, crashpad database: nothing is written elsewhere), and removes it.  A watchdog process does the same if the owner dies without
 # quitting (killed by a signal, _exit in a forked fake, ...).
 #
 # Environment: CWAI_CHROMIUM, CWAI_CHROMEDRIVER (binaries), CWAI_BROWSER_LOG=1
@@ -231,9 +232,13 @@ sub _cmd {
     my $r = $self->{http}->request($method, $self->{base} . $path, \%o);
     my $v = eval { $JSON->decode($r->{content}) };
     if (!$r->{success} || !$v) {
-        my $what = $v && ref $v->{value} eq 'HASH'
-            ? "$v->{value}{error}: $v->{value}{message}"
-            : "HTTP $r->{status} $r->{reason}: " . substr($r->{content} // '', 0, 500);
+        my $what;
+        if ($v && ref $v->{value} eq 'HASH') {
+            my ($e, $m) = map { $_ // '' } @{ $v->{value} }{qw(error message)};
+            $what = index($m, $e) == 0 ? $m : "$e: $m";
+        } else {
+            $what = "HTTP $r->{status} $r->{reason}: " . substr($r->{content} // '', 0, 500);
+        }
         $what =~ s/\s*\(Session info:.*//s;
         die "Cwai::Browser: $method $path: $what\n";
     }
@@ -286,7 +291,7 @@ sub send_keys {
     $self->_cmd(POST => $self->_s . "/element/$el/value", { text => $keys });
 }
 
-# the rendered text (innerText-like) of an element, or of a CSS match
+# the rendered text of an element (innerText-like: hidden parts left out)
 sub text {
     my ($self, $el) = @_;
     return $self->_cmd(GET => $self->_s . "/element/$el/text");
