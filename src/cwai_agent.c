@@ -1226,6 +1226,11 @@ find_products(cwai_ctx_t *c)
         return;
     }
     stream_build(c, &c->m, 1, s);
+    for (i = 0; i < (size_t) s->n; i++) {
+        if (s->pos[i] < 64 && (c->svc_used >> s->pos[i]) & 1) {
+            s->used[i] = 1;
+        }
+    }
     for (i = 0; i < d->nproducts; i++) {
         int    hist = in_history(c, (int) i);
         float  sc = score_name(&c->b->pk[i], s, 0, &mt);
@@ -1314,7 +1319,7 @@ find_products(cwai_ctx_t *c)
 /* The service named in a text (or -1); *ambiguous when two tie or when
  * the only evidence is weak ("maquiagem" for two make-up services). */
 static int
-find_service(const cwai_ctx_t *c, const ptext_t *m, int prefer, int *ambiguous)
+find_service_at(const cwai_ctx_t *c, const ptext_t *m, int prefer, int *ambiguous, uint64_t *used)
 {
     tokstream_t  *s = malloc(sizeof(tokstream_t));
     size_t        i;
@@ -1366,7 +1371,28 @@ find_service(const cwai_ctx_t *c, const ptext_t *m, int prefer, int *ambiguous)
         *ambiguous = 1;
         return -1;
     }
+    if (used) {
+        int  k;
+
+        s = malloc(sizeof(tokstream_t));
+        if (s != NULL) {
+            stream_build(c, m, 0, s);
+            score_name(&c->b->sk[best], s, 0, &mt);
+            for (k = 0; k < mt.npos; k++) {
+                if (mt.pos[k] >= 0 && mt.pos[k] < 64) {
+                    *used |= 1ULL << mt.pos[k];
+                }
+            }
+            free(s);
+        }
+    }
     return best;
+}
+
+static int
+find_service(const cwai_ctx_t *c, const ptext_t *m, int prefer, int *ambiguous)
+{
+    return find_service_at(c, m, prefer, ambiguous, NULL);
 }
 
 static int
@@ -1774,6 +1800,22 @@ cwai_agent_answer(const cwai_bot_t *b, const cwai_agent_input_t *in, cwai_answer
 
     /* ---- retrieve ---- */
     retrieve(c, &prev);
+    {
+        /* "horário de hidratação capilar amanhã": with a scheduling cue, a
+         * service name wins over the product it shares words with */
+        static const char  *const cues[] = {
+            "marcar", "agendar", "horario", "horarios", "vaga", "reservar", "remarcar",
+            "desmarcar", "agenda", NULL
+        };
+        uint64_t  used = 0;
+        int       s0 = find_service_at(c, &c->m, c->sched.svc, &amb, &used);
+
+        if (s0 >= 0 && (cwai_has_word(&c->m, cues) || c->ent.date.year || c->ent.time >= 0
+                        || c->ent.daypart))
+        {
+            c->svc_used = used;
+        }
+    }
     find_products(c);
     c->svc = find_service(c, &c->m, c->sched.svc, &amb);
     c->svc_ambiguous = amb;

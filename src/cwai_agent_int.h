@@ -127,6 +127,7 @@ typedef struct {
     int                        nprod;
     int                        prod_generic;   /* names a kind of product only */
     uint64_t                   prod_used;      /* message positions (< 64) of product names */
+    uint64_t                   svc_used;       /* ... of a service name said first */
     int                        svc;            /* service named in the message */
     int                        svc_ambiguous;
     int                        prof;           /* professional named */

@@ -1975,7 +1975,9 @@ compose_handoff(comp_t *k)
     const char                  *iname = c->intent_name ? c->intent_name : "";
 
     k->out->handoff = 1;
-    if (tp) {
+    if (tp && (strstr(tp->id, "human") || strstr(iname, "human"))) {
+        k->out->handoff_reason = "customer_request";
+    } else if (tp) {
         k->out->handoff_reason = tp->id;
     } else if (strcmp(iname, "low_confidence") == 0) {
         k->out->handoff_reason = "low_confidence";

@@ -367,7 +367,25 @@ cwai_router_route(cwai_ctx_t *c)
             "top", "show", "otimo", "otima", "entendi", "aff", "risos", "haha", NULL
         };
 
-        small_cue = c->m.t.n_emoji > 0 || cwai_has_word(&c->m, nice);
+        /* greetings, thanks and goodbyes in the languages the agent speaks,
+         * whatever the domain's examples cover */
+        static const char  *const social[] = {
+            "oi", "ola", "hello", "hi", "hey", "hola", "buenas", "buenos", "obrigado", "valeu",
+            "thanks", "thank", "gracias", "tchau", "bye", "adios", "beijos", "bjs", NULL
+        };
+        static const char  *const social2[] = {
+            "bom dia", "boa tarde", "boa noite", "good morning", "good afternoon", "good evening",
+            "ate mais", "ate logo", "hasta luego", "muchas gracias", NULL
+        };
+        int  soc = cwai_has_word(&c->m, social);
+
+        for (i = 0; social2[i] && !soc; i++) {
+            soc = cwai_has_phrase(&c->m, social2[i]);
+        }
+        small_cue = c->m.t.n_emoji > 0 || cwai_has_word(&c->m, nice) || soc;
+        if (soc && !other_strong) {
+            A[AG_SMALLTALK] += 0.2f;
+        }
         for (i = 0; i < b->nkw && !small_cue; i++) {
             if (b->kw[i].kind == KW_INTENT && (size_t) b->kw[i].owner < ni
                 && b->intent_agent[b->kw[i].owner] == AG_SMALLTALK && cwai_kw_find(&c->m, &b->kw[i]) >= 0)

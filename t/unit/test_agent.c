@@ -333,11 +333,293 @@ START_TEST(conversations_accuracy)
 }
 END_TEST
 
+/* ---- behaviour of the API ---------------------------------------------------- */
+
+static cwai_domain_t  *g_dom;
+static cwai_bot_t     *g_bot;
+
+static void
+bot_setup(void)
+{
+    cwai_err_t  err;
+
+    memset(&err, 0, sizeof(err));
+    g_dom = load_cosmetics();
+    g_bot = cwai_agent_new(g_dom, &err);
+    ck_assert_msg(g_bot != NULL, "%s", err.detail);
+}
+
+static void
+bot_teardown(void)
+{
+    cwai_agent_free(g_bot);
+    cwai_domain_free(g_dom);
+    g_bot = NULL;
+    g_dom = NULL;
+}
+
+#define NOW_MON_10H  1796043600LL     /* 2026-11-30T10:00:00-03:00, a Monday */
+
+static void
+ask(const char *text, const char *channel, int64_t now, cwai_answer_t *a)
+{
+    cwai_agent_input_t  in;
+
+    memset(&in, 0, sizeof(in));
+    in.text = text;
+    in.channel = channel;
+    in.now = now;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, a), 0);
+    ck_assert_ptr_nonnull(a->reply);
+}
+
+static int
+has_source(const cwai_answer_t *a, const char *id)
+{
+    size_t  i;
+
+    for (i = 0; i < a->nsources; i++) {
+        if (strcmp(a->sources[i], id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+START_TEST(answer_json)
+{
+    cwai_answer_t  a;
+    json_t        *j, *t;
+
+    ask("quanto custa o sérum de vitamina c?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "sales");
+    ck_assert(has_source(&a, "BP-SER-001"));
+    ck_assert_msg(strstr(a.reply, "R$ 89,90") != NULL, "%s", a.reply);
+    ck_assert(a.us.total > 0 && a.us.total >= a.us.route);
+    j = cwai_answer_to_json(&a);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "reply")), a.reply);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "agent")), "sales");
+    ck_assert(json_is_string(json_object_get(j, "intent")));
+    ck_assert(json_is_real(json_object_get(j, "confidence")));
+    ck_assert(json_is_array(json_object_get(j, "sources")));
+    ck_assert(json_is_false(json_object_get(j, "handoff")));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "language")), "pt-BR");
+    t = json_object_get(j, "timings");
+    ck_assert(json_is_real(json_object_get(t, "normalise_us")));
+    ck_assert(json_is_real(json_object_get(t, "retrieve_us")));
+    ck_assert(json_is_real(json_object_get(t, "route_us")));
+    ck_assert(json_is_real(json_object_get(t, "compose_us")));
+    ck_assert(json_is_real(json_object_get(t, "total_us")));
+    json_decref(j);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(deterministic)
+{
+    cwai_answer_t  a, b;
+
+    ask("oi, tem protetor solar pra pele oleosa?", "instagram", NOW_MON_10H, &a);
+    ask("oi, tem protetor solar pra pele oleosa?", "instagram", NOW_MON_10H, &b);
+    ck_assert_str_eq(a.reply, b.reply);
+    ck_assert_str_eq(a.agent, b.agent);
+    ck_assert(a.confidence == b.confidence);
+    ck_assert_uint_eq(a.nsources, b.nsources);
+    cwai_answer_free(&a);
+    cwai_answer_free(&b);
+}
+END_TEST
+
+START_TEST(languages)
+{
+    cwai_answer_t  a;
+
+    ask("Hi there!", NULL, NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "smalltalk");
+    ck_assert_str_eq(a.language, "en");
+    ck_assert_msg(strncmp(a.reply, "Hi", 2) == 0, "%s", a.reply);
+    cwai_answer_free(&a);
+    ask("hola, buenas tardes", NULL, NOW_MON_10H, &a);
+    ck_assert_str_eq(a.language, "es");
+    ck_assert_msg(strstr(a.reply, "Hola") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+    ask("I want to talk to a human, please", NULL, NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "handoff");
+    ck_assert_str_eq(a.language, "en");
+    ck_assert_int_eq(a.handoff, 1);
+    ck_assert_msg(strstr(a.reply, "team") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+    ask("quiero hablar con una persona", NULL, NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "handoff");
+    ck_assert_str_eq(a.language, "es");
+    ck_assert_msg(strstr(a.reply, "equipo") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(handoffs)
+{
+    cwai_answer_t  a;
+    size_t         i;
+    int            lab = 0;
+
+    ask("quero falar com um atendente", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "handoff");
+    ck_assert_int_eq(a.handoff, 1);
+    ck_assert_str_eq(a.handoff_reason, "customer_request");
+    for (i = 0; i < a.nlabels; i++) {
+        lab |= strcmp(a.labels[i], "bot-handoff") == 0;
+    }
+    ck_assert(lab);
+    cwai_answer_free(&a);
+    ask("vou colocar vocês no procon", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "handoff");
+    cwai_answer_free(&a);
+    ask("passei o sérum e meu rosto inchou, está ardendo muito", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "handoff");
+    ck_assert_msg(strstr(a.reply, "192") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+    /* nothing about the store: say so and hand off, invent nothing */
+    ask("qual a capital da França?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_int_eq(a.handoff, 1);
+    ck_assert_uint_eq(a.nsources, 0);
+    ck_assert(strstr(a.reply, "R$") == NULL);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(support_and_tools)
+{
+    cwai_answer_t  a;
+
+    ask("cadê meu pedido? ainda não chegou", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "support");
+    ck_assert_int_eq(a.handoff, 1);
+    ck_assert_str_eq(a.needs_tool, "customer_orders");
+    cwai_answer_free(&a);
+    ask("qual o valor mínimo pro frete grátis?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_msg(strstr(a.reply, "R$ 199,00") != NULL, "%s", a.reply);
+    ck_assert(has_source(&a, "R-ENT-01") || has_source(&a, "FAQ-01"));
+    cwai_answer_free(&a);
+    ask("vocês entregam em Recife? quanto tempo demora?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_msg(strstr(a.reply, "5 a 9 dias") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(clock_and_hours)
+{
+    cwai_answer_t  a;
+
+    /* a Sunday: the store is closed "hoje" */
+    ask("vocês abrem hoje?", "whatsapp", NOW_MON_10H - 86400, &a);
+    ck_assert_str_eq(a.agent, "support");
+    ck_assert_msg(strstr(a.reply, "29/11") != NULL && strstr(a.reply, "fechad") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+    /* 24/12: special hours */
+    ask("que horas vocês abrem dia 24?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_msg(strstr(a.reply, "14:00") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+    /* the same words on another day give another date */
+    ask("tem horário de hidratação capilar amanhã?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_str_eq(a.agent, "scheduling");
+    ck_assert_msg(strstr(a.reply, "15:30") != NULL, "%s", a.reply);      /* 01/12 */
+    cwai_answer_free(&a);
+    ask("tem horário de hidratação capilar amanhã?", "whatsapp", NOW_MON_10H + 86400, &a);
+    ck_assert_msg(strstr(a.reply, "13:00") != NULL && strstr(a.reply, "02/12") != NULL, "%s", a.reply);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(channel_limits)
+{
+    cwai_answer_t  a;
+    size_t         i, chars = 0;
+
+    ask("oi", "sms", NOW_MON_10H, &a);                 /* sms: no emoji */
+    for (i = 0; a.reply[i]; i++) {
+        ck_assert((unsigned char) a.reply[i] != 0xf0);
+    }
+    cwai_answer_free(&a);
+    ask("qual a política de troca de produto com defeito e de arrependimento e reembolso?", "sms",
+        NOW_MON_10H, &a);
+    for (i = 0; a.reply[i]; i++) {
+        chars += ((unsigned char) a.reply[i] & 0xc0) != 0x80;
+    }
+    ck_assert_uint_le(chars, 480);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(customer_profile)
+{
+    cwai_agent_input_t  in;
+    cwai_answer_t       a;
+    cwai_customer_t     cu = { "Roberta", "prata", 2890 };
+
+    memset(&in, 0, sizeof(in));
+    in.text = "quantos pontos eu tenho?";
+    in.now = NOW_MON_10H;
+    in.customer = &cu;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), 0);
+    ck_assert_msg(strstr(a.reply, "2.890") && strstr(a.reply, "R$ 140,00") && strstr(a.reply, "110"),
+                  "%s", a.reply);
+    ck_assert_int_eq(a.handoff, 0);
+    cwai_answer_free(&a);
+    in.customer = NULL;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), 0);
+    ck_assert(strstr(a.reply, "2.890") == NULL);
+    ck_assert_int_eq(a.handoff, 1);
+    cwai_answer_free(&a);
+}
+END_TEST
+
+START_TEST(odd_input)
+{
+    cwai_agent_input_t  in;
+    cwai_answer_t       a;
+    char               *big = malloc(20001);
+
+    memset(&in, 0, sizeof(in));
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), -1);   /* no text */
+    in.text = "";
+    in.now = NOW_MON_10H;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), 0);
+    ck_assert_ptr_nonnull(a.reply);
+    cwai_answer_free(&a);
+    in.text = "\xff\xfe\x80 ???";
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), 0);
+    cwai_answer_free(&a);
+    memset(big, 'a', 20000);
+    big[20000] = '\0';
+    in.text = big;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, &a), 0);
+    cwai_answer_free(&a);
+    free(big);
+    ck_assert_ptr_null(cwai_agent_new(NULL, NULL));
+}
+END_TEST
+
 CWAI_SUITE(agent)
 {
-    TCase  *tc;
+    TCase  *tc, *api;
     Suite  *s = unit_suite("agent", &tc);
 
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conversations_accuracy);
+    api = tcase_create("api");
+    tcase_set_timeout(api, 60);
+    tcase_add_unchecked_fixture(api, bot_setup, bot_teardown);
+    tcase_add_test(api, answer_json);
+    tcase_add_test(api, deterministic);
+    tcase_add_test(api, languages);
+    tcase_add_test(api, handoffs);
+    tcase_add_test(api, support_and_tools);
+    tcase_add_test(api, clock_and_hours);
+    tcase_add_test(api, channel_limits);
+    tcase_add_test(api, customer_profile);
+    tcase_add_test(api, odd_input);
+    suite_add_tcase(s, api);
     return s;
 }
