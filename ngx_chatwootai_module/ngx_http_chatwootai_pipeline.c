@@ -254,6 +254,23 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
 }
 
 
+static u_char *
+ngx_pstrdup_n(ngx_pool_t *pool, const u_char *s, size_t len)
+{
+    u_char  *p;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    p = ngx_pnalloc(pool, len + 1);
+    if (p != NULL) {
+        ngx_memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+
 /* Splits "/path?query" for ngx_http_subrequest. */
 static void
 ngx_http_cwai_split_path(ngx_str_t *prefix, const char *path, ngx_pool_t *pool,
@@ -276,8 +293,11 @@ ngx_http_cwai_split_path(ngx_str_t *prefix, const char *path, ngx_pool_t *pool,
     uri->len = prefix->len + plen;
 
     if (q) {
-        args->data = q + 1;
         args->len = len - plen - 1;
+        args->data = ngx_pstrdup_n(pool, q + 1, args->len);
+        if (args->data == NULL) {
+            uri->len = 0;
+        }
     } else {
         args->len = 0;
     }
@@ -359,13 +379,27 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
         if (call->uri.len == 0) {
             break;
         }
+        /* nginx may read the body and headers after the core has moved on
+         * (the log phase, $request_body): copies live in the request pool */
         call->method = (req->body != NULL) ? NGX_HTTP_POST : NGX_HTTP_GET;
-        call->body.data = (u_char *) req->body;
         call->body.len = req->body_len;
+        call->body.data = ngx_pstrdup_n(r->pool, (u_char *) req->body, req->body_len);
+        if (req->body != NULL && call->body.data == NULL) {
+            break;
+        }
         for (i = 0; i < req->nheaders && i < 4; i++) {
-            call->headers[i].name = req->headers[i].name;
-            call->headers[i].value.data = (u_char *) req->headers[i].value;
+            call->headers[i].name = (const char *) ngx_pstrdup_n(r->pool,
+                                        (u_char *) req->headers[i].name,
+                                        ngx_strlen(req->headers[i].name));
             call->headers[i].value.len = ngx_strlen(req->headers[i].value);
+            call->headers[i].value.data = ngx_pstrdup_n(r->pool,
+                                              (u_char *) req->headers[i].value,
+                                              call->headers[i].value.len);
+            if (call->headers[i].value.data == NULL
+                || call->headers[i].name == NULL)
+            {
+                break;
+            }
         }
         call->nheaders = i;
         call->max_response = lcf->response_max;

@@ -29,6 +29,8 @@ ngx_chatwootai is running on http://127.0.0.1:8080 (Ctrl-C stops it)
   webhook   POST http://127.0.0.1:8080/chatwoot/webhook
             secret: $prefix/webhook.secret
             try:    scripts/send-webhook.sh t/fixtures/chatwoot/message_created_incoming_whatsapp.json
+            answers: tail -f $prefix/logs/chatwoot.log   (what would be posted to Chatwoot)
+  playground http://127.0.0.1:8080/playground/   (chat with a domain in the browser)
   status    curl http://127.0.0.1:8080/status
             curl 'http://127.0.0.1:8080/status?format=json'
   logs      $prefix/logs/

@@ -1407,11 +1407,14 @@ compose_scheduling(comp_t *k)
     int                    first_time = svc >= 0 && c->sched_hist_svc != svc;
 
     if (svc < 0) {
-        if (has_any(c, w_reschedule) || c->ent.age >= 0) {
+        static const char  *const w_book[] = {
+            "marcar", "agendar", "horario", "vaga", "reservar", "agenda", NULL
+        };
+
+        if (has_any(c, w_reschedule) || c->ent.age >= 0 || !has_any(c, w_book)
+            || c->d->nservices == 0)
+        {
             return knowledge_answer(k, AG_SCHEDULING);
-        }
-        if (knowledge_answer(k, AG_SCHEDULING) && c->nkh && c->kh[0].score >= 0.35f) {
-            return 1;
         }
         say(k, L(c, "Qual serviço você quer agendar? Temos:", "Which service would you like to book? We have:",
                  "¿Qué servicio quieres reservar? Tenemos:"));
@@ -2168,7 +2171,20 @@ compose_sales(comp_t *k)
         product_line(k, cur[i]);
     }
     if (ncur == 0 && !want_total) {
-        if (c->focus >= 0 && has_any(c, w_detail) && !c->prod_generic) {
+        static const char *const w_price[] = { "quanto", "preco", "valor", "custa", "price", "precio",
+                                               "cuanto", NULL };
+
+        if (c->focus >= 0 && has_any(c, w_price) && !c->prod_generic && !has_any(c, w_promo)) {
+            product_line(k, c->focus);
+        } else if (c->focus < 0 && has_any(c, w_price) && !c->prod_generic
+                   && (c->nph == 0 || c->ph[0].score < 0.3f))
+        {
+            /* a price without a product: ask which, do not guess */
+            say(k, L(c, "Claro! De qual produto você quer saber o preço?",
+                     "Sure! Which product would you like the price of?",
+                     "¡Claro! ¿De qué producto quieres saber el precio?"));
+            k->answered = 1;
+        } else if (c->focus >= 0 && has_any(c, w_detail) && !c->prod_generic) {
             product_detail(k, c->focus);
         } else if (has_any(c, w_promo) && !c->prod_generic) {
             /* the current promotions */

@@ -272,8 +272,10 @@ cwai_qdrant_error(const cwai_http_resp_t *resp, cwai_uperr_t *err)
         code = "not_found";
     }
     cwai_http_fail(resp, err, code, msg, len);
-    if (resp->status == 409 && err) {
-        err->cls = CWAI_UPERR_FATAL;        /* a lock conflict elsewhere, not here */
+    if ((resp->status == 409 || resp->status == 507) && err) {
+        /* "exists" is not transient; full disks do not free themselves */
+        err->cls = CWAI_UPERR_FATAL;
+        err->retry_after_ms = 0;
     }
     json_decref(j);
     return -1;

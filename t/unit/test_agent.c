@@ -13,8 +13,8 @@
 #include <ctype.h>
 #include <jansson.h>
 
-#define UNIT_MIN_FACTS          0
-#define UNIT_MIN_FACTS_PROFILE  0
+#define UNIT_MIN_FACTS          58      /* of 75; the other 17 need order or loyalty data */
+#define UNIT_MIN_FACTS_PROFILE  64      /* with the loyalty profile; 11 need order data */
 
 static cwai_domain_t *
 load_cosmetics(void)
