@@ -540,7 +540,7 @@ product_line(comp_t *k, int p)
 {
     const cwai_ctx_t      *c = k->c;
     const cwai_product_t  *pr = &c->d->products[p];
-    char                   price[32], list[32], promo[32], until[16], restock[16];
+    char                   price[32], list[32], promo[32], until[16], restock[16], stock[24];
     var_t                  v[8];
     int                    alt;
 
@@ -551,8 +551,11 @@ product_line(comp_t *k, int p)
     v[1] = (var_t) { "sku", pr->sku };
     v[2] = (var_t) { "price", price };
     v[3] = (var_t) { "list_price", list };
+    snprintf(stock, sizeof(stock), "%lld", (long long) (pr->stock < 0 ? 0 : pr->stock));
+    v[6] = (var_t) { "stock", stock };
     if (!pr->active) {
-        if (tmpl(k, "discontinued", v, 4) != 0) {
+        v[4] = v[6];
+        if (tmpl(k, "discontinued", v, 5) != 0) {
             sb_sep(&k->sb);
             if (cwai_lang_family(c->lang) == 0) {
                 sb_addf(&k->sb, "%s %s saiu de linha e não está mais à venda.", art(c, pr->name, 1), pr->name);
@@ -582,12 +585,13 @@ product_line(comp_t *k, int p)
         if (pr->restock_date.year) {
             cwai_fmt_ddmm(pr->restock_date, restock, sizeof(restock));
             v[4] = (var_t) { "restock_date", restock };
-            if (tmpl(k, "restock", v, 5) != 0) {
+            v[5] = v[6];
+            if (tmpl(k, "restock", v, 6) != 0) {
                 sb_sep(&k->sb);
                 sb_addf(&k->sb, "%s %s está esgotad%s, com previsão de reposição em %s.", art(c, pr->name, 1),
                         pr->name, art(c, pr->name, 0), restock);
             }
-        } else if (tmpl(k, "out_of_stock", v, 4) != 0) {
+        } else if ((v[4] = v[6], tmpl(k, "out_of_stock", v, 5)) != 0) {
             sb_sep(&k->sb);
             sb_addf(&k->sb, "%s %s está esgotad%s no momento.", art(c, pr->name, 1), pr->name,
                     art(c, pr->name, 0));
@@ -617,7 +621,7 @@ product_line(comp_t *k, int p)
         cwai_fmt_ddmm(pr->promo_until, until, sizeof(until));
         v[4] = (var_t) { "promo_price", promo };
         v[5] = (var_t) { "promo_until", until };
-        if (tmpl(k, "price_promo", v, 6) != 0) {
+        if (tmpl(k, "price_promo", v, 7) != 0) {
             sb_sep(&k->sb);
             sb_addf(&k->sb, "O %s (%s) está em promoção: de %s por %s, até %s.", pr->name, pr->sku,
                     list, promo, until);
@@ -627,7 +631,8 @@ product_line(comp_t *k, int p)
                      "Quedan pocas unidades."));
         }
     } else {
-        if (tmpl(k, "price", v, 4) != 0) {
+        v[4] = v[6];
+        if (tmpl(k, "price", v, 5) != 0) {
             sb_sep(&k->sb);
             sb_addf(&k->sb, "O %s (%s) custa %s e está disponível.", pr->name, pr->sku, price);
         }
@@ -1982,8 +1987,8 @@ compose_handoff(comp_t *k)
         k->out->handoff_reason = "customer_request";
     } else if (tp) {
         k->out->handoff_reason = tp->id;
-    } else if (strcmp(iname, "low_confidence") == 0) {
-        k->out->handoff_reason = "low_confidence";
+    } else if (strcmp(iname, "low_confidence") == 0 || strcmp(iname, "agent_disabled") == 0) {
+        k->out->handoff_reason = iname;
     } else if (strstr(iname, "human")) {
         k->out->handoff_reason = "customer_request";
     } else if (c->intent >= 0) {

@@ -498,6 +498,17 @@ cwai_router_route(cwai_ctx_t *c)
         }
     }
 
+    {
+        /* a disabled agent is not routed to: its messages go to a person */
+        const cwai_agent_t  *def = cwai_domain_agent(d, cwai_agent_names[a]);
+
+        if (def && !def->enabled && a != AG_HANDOFF) {
+            c->agent = AG_HANDOFF;
+            c->intent = -1;
+            c->intent_name = "agent_disabled";
+            return;
+        }
+    }
     thr = d->handoff.confidence_threshold > 0 ? d->handoff.confidence_threshold : 0.5;
     if (c->conf < thr && a == AG_HANDOFF && !c->hist_handoff) {
         /* a weak guess at a handoff topic is no reason to name one */

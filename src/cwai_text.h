@@ -11,11 +11,13 @@
  * "18:30", "10%") and the currency sign "r$"; runs of 3+ identical letters
  * collapse to one ("siiim" -> "sim") and a doubled vowel at the end of a word
  * to one ("diaa" -> "dia"); WhatsApp abbreviations and slang expand
- * ("vc" -> "voce", "qto" -> "quanto", "oq" -> "o que"); each word gets a light
- * plural stem ("hidratantes" -> "hidratante", "promocoes" -> "promocao") and a
- * stopword flag. Optional typo correction against a vocabulary
- * (cwai_vocab_t: edit distance 1, or 2 for long words, symmetric-delete
- * lookup).
+ * ("vc" -> "voce", "qto" -> "quanto", "oq" -> "o que"); fixed expressions
+ * become one token ("à prova d'água" -> "aprovadagua"); each word gets a
+ * light plural/infinitive stem ("hidratantes" -> "hidratante", "promocoes"
+ * -> "promocao", "mandar" -> "manda") and a stopword flag (greetings such as
+ * "boa noite" count as stopwords: they carry no topic). Optional typo
+ * correction against a vocabulary (cwai_vocab_t: edit distance 1, or 2 for
+ * long words, symmetric-delete lookup).
  *
  * Everything is deterministic and reentrant: the tables are const, state
  * lives in the caller's cwai_ntext_t.
