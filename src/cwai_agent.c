@@ -1501,6 +1501,21 @@ personal_request(const ptext_t *m)
 
 /* ---- context ---------------------------------------------------------------- */
 
+/* strlen(), at most CWAI_AGENT_MAX_TEXT, cut at a UTF-8 boundary */
+static size_t
+bounded_len(const char *s)
+{
+    size_t  n = strnlen(s, CWAI_AGENT_MAX_TEXT + 1);
+
+    if (n > CWAI_AGENT_MAX_TEXT) {
+        n = CWAI_AGENT_MAX_TEXT;
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+    return n;
+}
+
 static void
 sched_from(cwai_ctx_t *c, const ptext_t *m, int customer)
 {
@@ -1553,7 +1568,7 @@ prepare_history(cwai_ctx_t *c)
             continue;
         }
         c->nturns++;
-        if (cwai_ptext_parse(&h, tu->text, strlen(tu->text),
+        if (cwai_ptext_parse(&h, tu->text, bounded_len(tu->text),
                              tu->role == CWAI_ROLE_CUSTOMER ? c->b->vocab : NULL) != 0)
         {
             cwai_ptext_free(&h);
@@ -1758,6 +1773,13 @@ cwai_agent_answer(const cwai_bot_t *b, const cwai_agent_input_t *in, cwai_answer
     c->now_unix = in->now ? in->now : (int64_t) time(NULL);
     c->now = cwai_local_from_unix(c->now_unix, b->tz);
     len = in->len ? in->len : strlen(in->text);
+    if (len > CWAI_AGENT_MAX_TEXT) {
+        /* an essay is answered from its beginning (bounded CPU per message) */
+        len = CWAI_AGENT_MAX_TEXT;
+        while (len > 0 && ((unsigned char) in->text[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
 
     /* ---- normalise ---- */
     if (cwai_ptext_parse(&c->m, in->text, len, b->vocab) != 0) {
@@ -1788,7 +1810,7 @@ cwai_agent_answer(const cwai_bot_t *b, const cwai_agent_input_t *in, cwai_answer
     }
     for (i = in->nhistory; i-- > 0; ) {
         if (in->history[i].role == CWAI_ROLE_CUSTOMER && in->history[i].text) {
-            if (cwai_ptext_parse(&prev, in->history[i].text, strlen(in->history[i].text),
+            if (cwai_ptext_parse(&prev, in->history[i].text, bounded_len(in->history[i].text),
                                  b->vocab) != 0)
             {
                 goto done;

@@ -56,6 +56,8 @@ typedef struct {
     int64_t       points;       /* loyalty balance; < 0: unknown */
 } cwai_customer_t;
 
+#define CWAI_AGENT_MAX_TEXT 2048 /* bytes of a message that are read */
+
 #define CWAI_AGENT_HOLDOUT  0x1 /* evaluation: ignore intent examples that
                                    repeat the message (held-out accuracy) */
 
@@ -81,7 +83,7 @@ typedef struct {
     double  route;
     double  compose;
     double  total;
-} cwai_timings_t;                   /* microseconds (CPU wall on a monotonic clock) */
+} cwai_timings_t;                   /* microseconds, CLOCK_MONOTONIC */
 
 typedef struct {
     char         *reply;            /* malloc'd, never NULL after success */
@@ -111,8 +113,9 @@ typedef struct {
 cwai_bot_t *cwai_agent_new(const cwai_domain_t *d, cwai_err_t *err);
 void        cwai_agent_free(cwai_bot_t *b);
 
-/* Answers one message. Returns 0, or -1 (out of memory, empty message:
- * err-like detail in out->reply is NULL). out is overwritten. */
+/* Answers one message. Returns 0, or -1 when b, in or in->text is NULL or
+ * memory runs out (out->reply is then NULL). out is overwritten. An empty
+ * or unreadable message gets an answer too (small talk or a handoff). */
 int  cwai_agent_answer(const cwai_bot_t *b, const cwai_agent_input_t *in,
     cwai_answer_t *out);
 void cwai_answer_free(cwai_answer_t *a);

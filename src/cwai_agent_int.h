@@ -143,7 +143,6 @@ typedef struct {
     int                        sched_hist_svc; /* service before this message */
     cwai_place_t               hplace;
     int                        has_hplace;
-    int                        hist_hit_rule;  /* best rule doc of previous customer turn */
 
     /* retrieval */
     cwai_hit_t                 kh[8];          /* rules and FAQs */

@@ -52,6 +52,10 @@ struct cwai_pipeline_s {
     int                     handoff;
     char                    reason_buf[160];
 
+    cwai_turn_t            *history;        /* owned copies of in.history */
+    char                  **history_strs;
+    size_t                  nhistory_strs;
+
     cwai_pipeline_stats_t   stats;
 };
 
@@ -144,6 +148,42 @@ tools_setup(cwai_pipeline_t *p)
     return 0;
 }
 
+/* The turns outlive the caller's buffers: the model is asked later. */
+static int
+copy_history(cwai_pipeline_t *p, const cwai_pipeline_input_t *in)
+{
+    size_t  i;
+
+    p->in.history = NULL;
+    p->in.nhistory = 0;
+    if (in->nhistory == 0) {
+        return 0;
+    }
+    p->history = calloc(in->nhistory, sizeof(cwai_turn_t));
+    p->history_strs = calloc(2 * in->nhistory, sizeof(char *));
+    if (p->history == NULL || p->history_strs == NULL) {
+        return -1;
+    }
+    for (i = 0; i < in->nhistory; i++) {
+        p->history[i].role = in->history[i].role;
+        p->history[i].text = p->history_strs[p->nhistory_strs++] =
+            dup(in->history[i].text ? in->history[i].text : "");
+        if (p->history[i].text == NULL) {
+            return -1;
+        }
+        if (in->history[i].agent) {
+            p->history[i].agent = p->history_strs[p->nhistory_strs++] =
+                dup(in->history[i].agent);
+            if (p->history[i].agent == NULL) {
+                return -1;
+            }
+        }
+    }
+    p->in.history = p->history;
+    p->in.nhistory = in->nhistory;
+    return 0;
+}
+
 cwai_pipeline_t *
 cwai_pipeline_new(const cwai_pipeline_input_t *in, cwai_err_t *err)
 {
@@ -161,9 +201,8 @@ cwai_pipeline_new(const cwai_pipeline_input_t *in, cwai_err_t *err)
     p->in = *in;
     p->cfg = in->cfg;
     p->state = S_DONE;
-    if (tools_setup(p) != 0) {
-        free(p->special);
-        free(p);
+    if (tools_setup(p) != 0 || copy_history(p, in) != 0) {
+        cwai_pipeline_free(p);
         cwai_err_set(err, "no_memory", "out of memory");
         return NULL;
     }
@@ -173,6 +212,8 @@ cwai_pipeline_new(const cwai_pipeline_input_t *in, cwai_err_t *err)
 void
 cwai_pipeline_free(cwai_pipeline_t *p)
 {
+    size_t  i;
+
     if (p == NULL) {
         return;
     }
@@ -187,6 +228,11 @@ cwai_pipeline_free(cwai_pipeline_t *p)
         cwai_llm_result_free(&p->res);
     }
     cwai_tools_free(p->tool);
+    for (i = 0; i < p->nhistory_strs; i++) {
+        free(p->history_strs[i]);
+    }
+    free(p->history_strs);
+    free(p->history);
     free(p->special);
     free(p->context);
     free(p->reply);
@@ -220,10 +266,16 @@ step_done(cwai_pipeline_t *p, cwai_outcome_t o, const char *reason,
     return 0;
 }
 
+/* An allocation or builder failure; the reason names the place, so the
+ * error log line that reports the failed message points at it. */
+#define step_internal_error(p, step)  internal_error(p, step, __LINE__)
+
 static int
-step_internal_error(cwai_pipeline_t *p, cwai_step_t *step)
+internal_error(cwai_pipeline_t *p, cwai_step_t *step, int line)
 {
-    step_done(p, CWAI_OUTCOME_FAILED, "internal_error", step);
+    snprintf(p->reason_buf, sizeof(p->reason_buf),
+             "internal_error (cwai_pipeline.c:%d)", line);
+    step_done(p, CWAI_OUTCOME_FAILED, p->reason_buf, step);
     return -1;
 }
 

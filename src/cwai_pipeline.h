@@ -61,7 +61,8 @@ typedef struct {
     uint32_t         cache_ttl_ms;      /* embeddings, retrieval, ERP reads */
 } cwai_pipeline_cfg_t;
 
-/* One message. Strings are borrowed for the pipeline's lifetime. */
+/* One message. Strings are borrowed for the pipeline's lifetime, except the
+ * history, which cwai_pipeline_new() copies. */
 typedef struct {
     const cwai_pipeline_cfg_t  *cfg;
     const cwai_domain_t        *domain;

@@ -702,10 +702,11 @@ cwai_text_parse(cwai_ntext_t *t, const char *s, size_t len)
     t->n_question = st.question;
     t->n_exclaim = st.exclaim;
 
-    t->tok_cap = flen / 2 + 16;
+    /* at most one token per 2 bytes, each expanding to at most 3 words */
+    t->tok_cap = (flen / 2 + 1) * 3 + 16;
     t->tok = malloc(t->tok_cap * sizeof(cwai_tok_t));
-    /* raw + word (slang may grow it to ~16) + stem + typo fix, per token */
-    t->buf_cap = 4 * flen + 48 * t->tok_cap + 64;
+    /* per token: raw + word + stem, plus room for a typo fix (<= 2 x 33) */
+    t->buf_cap = 3 * flen + 72 * t->tok_cap + 64;
     t->buf = malloc(t->buf_cap);
     if (t->tok == NULL || t->buf == NULL) {
         free(f);

@@ -1070,10 +1070,14 @@ parse_args(cwai_toolrun_t *run, const json_t *a)
         }
         return 0;
     case CWAI_TID_HANDOFF:
-        if (arg_str(a, "reason", 32, &run->reason) != 0
-            || arg_str(a, "summary", 4000, &run->summary) != 0)
-        {
-            return -1;
+        /* lenient: a handoff must never fail for a malformed argument */
+        if (arg_str(a, "reason", 32, &run->reason) != 0) {
+            free(run->reason);
+            run->reason = NULL;
+        }
+        if (arg_str(a, "summary", 65536, &run->summary) != 0) {
+            free(run->summary);
+            run->summary = NULL;
         }
         for (i = 0; handoff_reasons[i]; i++) {
             if (run->reason && strcmp(run->reason, handoff_reasons[i]) == 0) {
