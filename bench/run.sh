@@ -37,7 +37,7 @@ cp t/fixtures/chatwoot/message_created_incoming_whatsapp.wire.json "$B/signed.js
 start_nginx() {     # $1: extra http config
     cat > "$B/conf/nginx.conf" <<CONF
 load_module $root/build/ngx_http_chatwootai_module.so;
-worker_processes 1;
+worker_processes ${WORKERS:-1};
 worker_rlimit_nofile 20000;
 error_log logs/error.log warn;
 pid logs/nginx.pid;
@@ -54,9 +54,11 @@ CONF
 stop_nginx() {
     kill "$(cat "$B/logs/nginx.pid")"; sleep 0.5
 }
-worker_pid() { pgrep -P "$(cat "$B/logs/nginx.pid")" | head -1; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+workers() { pgrep -P "$(cat "$B/logs/nginx.pid")" | tr '\n' ' '; }
+# CPU ticks and private memory (RssAnon: the shared zone is not counted)
+# summed over the workers
+cpu_ticks() { local t=0 p; for p in $1; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+rss_kb() { local t=0 p; for p in $1; do t=$((t + $(awk '/RssAnon/ {print $2}' "/proc/$p/status"))); done; echo $t; }
 
 echo
 echo "== 2. webhook ingress, 1 worker, wrk 2 threads x 50 connections, ${DUR}s"
@@ -73,7 +75,8 @@ CWAI_BODY=$B/signed.json wrk -t2 -c50 -d"${DUR}s" --latency -s bench/signed.lua 
 stop_nginx
 
 echo
-echo "== 3. pipeline: fake model 300 ms, Chatwoot 5 ms; every message goes to the model"
+echo "== 3. pipeline: fake model 300 ms, Chatwoot 5 ms; every message goes to the model; 2 workers"
+WORKERS=2
 python3 bench/fake_upstreams.py "$FAKE_PORT" 300 5 t/fixtures &
 FAKE_PID=$!
 sleep 0.5
@@ -96,12 +99,10 @@ start_nginx "
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
             proxy_buffering off;
-            proxy_pass_request_headers off;
-            proxy_set_header Content-Type application/json;
         }
         location = /status { chatwootai_status; }
     }"
-W=$(worker_pid)
+W=$(workers)
 rss0=$(rss_kb "$W"); cpu0=$(cpu_ticks "$W")
 CONNS=${BENCH_CONNECTIONS:-1000}
 CWAI_BODY=$B/body.json wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/unique.lua "http://127.0.0.1:$PORT" > "$B/wrk3.txt" &
@@ -132,7 +133,7 @@ print("   webhooks acknowledged: %d in %ds = %.0f/s; ack latency p50 %s, p99 %s"
 print("   messages ended: %d (replied %d, handoff %d, failed %d) = %.0f/s" % (done, msgs["replied"], msgs["handoff"], msgs["failed"], done / dur))
 print("   conversations in flight at mid-run: %d" % inflight)
 cpu_ms = (cpu1 - cpu0) * 1000 / hz
-print("   worker CPU: %.0f ms for %d messages = %.0f us per message (ack + embedded agent + 2 subrequests)" % (cpu_ms, done, cpu_ms * 1000 / max(done, 1)))
-print("   worker RSS: %d kB idle, %d kB with %d in flight (%.1f kB per in-flight conversation), %d kB after" % (rss0, peak, inflight, (peak - rss0) / max(inflight, 1), rss1))
+print("   workers' CPU: %.0f ms for %d messages = %.0f us per message (ack + embedded agent + 2 subrequests)" % (cpu_ms, done, cpu_ms * 1000 / max(done, 1)))
+print("   workers' private memory (RssAnon): %d kB idle, %d kB with %d in flight (%.1f kB per in-flight conversation), %d kB after" % (rss0, peak, inflight, (peak - rss0) / max(inflight, 1), rss1))
 print("   llm calls %d, chatwoot calls %d, upstream errors %d" % (st["upstreams"]["llm"]["requests"], st["upstreams"]["chatwoot"]["requests"], sum(u["errors"] for u in st["upstreams"].values())))
 PY

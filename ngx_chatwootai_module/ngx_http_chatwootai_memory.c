@@ -11,6 +11,17 @@
 #define NGX_HTTP_CWAI_MAX_TURN_TEXT  2000
 
 
+/* "<kind>:<inbox>:<conversation>": conversation display ids are per
+ * account and every inbox belongs to one account, so the pair is unique. */
+size_t
+ngx_http_cwai_conv_key(u_char *buf, size_t size, const char *kind,
+    ngx_http_cwai_ctx_t *ctx)
+{
+    return ngx_snprintf(buf, size, "%s:%L:%L", kind, ctx->wh.inbox_id,
+                        ctx->wh.conversation_id) - buf;
+}
+
+
 /*
  * Loads the turns under key (an empty array when there are none) and fills
  * history[] (at most NGX_HTTP_CWAI_MAX_TURNS, pointing into the returned

@@ -230,6 +230,8 @@ ngx_int_t ngx_http_cwai_wait(ngx_http_request_t *r, ngx_http_cwai_wait_t *w,
 
 #define NGX_HTTP_CWAI_MAX_TURNS  16
 
+size_t ngx_http_cwai_conv_key(u_char *buf, size_t size, const char *kind,
+    ngx_http_cwai_ctx_t *ctx);
 json_t *ngx_http_cwai_memory_load(ngx_http_request_t *r, ngx_str_t *key,
     cwai_turn_t *history, size_t *nhistory);
 void ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role,
@@ -241,6 +243,8 @@ void ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key,
 /* ---- handlers and helpers ---------------------------------------------- */
 
 ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_cwai_taken_over(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, time_t since);
 ngx_int_t ngx_http_cwai_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_zone_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_playground_handler(ngx_http_request_t *r);

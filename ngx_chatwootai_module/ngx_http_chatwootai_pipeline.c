@@ -17,6 +17,7 @@ typedef struct {
     ngx_http_cwai_ctx_t        *ctx;
     const cwai_http_req_t      *req;        /* the step in flight */
     ngx_msec_t                  started;
+    time_t                      started_sec;
     u_char                      mem_key[64];
     size_t                      mem_key_len;
 } ngx_http_cwai_job_t;
@@ -99,13 +100,13 @@ ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     job->dom = dom;
     job->ctx = ctx;
     job->started = ngx_current_msec;
+    job->started_sec = ngx_time();
     cln->handler = ngx_http_cwai_job_cleanup;
     cln->data = job;
 
     /* the conversation so far, then this message */
-    job->mem_key_len = ngx_snprintf(job->mem_key, sizeof(job->mem_key),
-                                    "mem:%L:%L", ctx->wh.inbox_id,
-                                    ctx->wh.conversation_id) - job->mem_key;
+    job->mem_key_len = ngx_http_cwai_conv_key(job->mem_key, sizeof(job->mem_key),
+                                              "mem", ctx);
     key.data = job->mem_key;
     key.len = job->mem_key_len;
     turns = ngx_http_cwai_memory_load(r, &key, history, &nturns);
@@ -224,8 +225,7 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     if (step->outcome == CWAI_OUTCOME_HANDOFF) {
         /* the bot stays silent until the conversation is handed back */
         key.data = kbuf;
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
-                               ctx->wh.conversation_id) - kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "h", ctx);
         val.data = vbuf;
         val.len = ngx_snprintf(vbuf, sizeof(vbuf), "handoff:%s:%T",
                                step->reason ? step->reason : "", ngx_time()) - vbuf;
@@ -339,6 +339,14 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
         /* REQUEST: the L1 cache first */
         req = step->req;
         job->req = req;
+
+        /* never talk over a human who took the conversation meanwhile */
+        if (req->upstream == CWAI_UP_CHATWOOT && ngx_strcmp(step->what, "reply") == 0
+            && ngx_http_cwai_taken_over(r, job->ctx, job->started_sec))
+        {
+            (void) cwai_pipeline_cancel(job->p, "human_took_over", step);
+            continue;
+        }
 
         if (req->cache_key != NULL) {
             key.data = (u_char *) req->cache_key;

@@ -324,22 +324,18 @@ ngx_http_cwai_record_owner(ngx_http_request_t *r, cwai_verdict_t *v)
     switch (v->owner) {
 
     case CWAI_OWNER_HUMAN_REPLIED:
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
-                               ctx->wh.conversation_id) - kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "h", ctx);
         break;
 
     case CWAI_OWNER_RELEASED:
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
-                               ctx->wh.conversation_id) - kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "h", ctx);
         (void) ngx_http_cwai_zone_delete(lcf->zone, &key);
         /* the owner record below says it was released */
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "o:%L:%L", ctx->wh.inbox_id,
-                               ctx->wh.conversation_id) - kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "o", ctx);
         break;
 
     default:
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "o:%L:%L", ctx->wh.inbox_id,
-                               ctx->wh.conversation_id) - kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "o", ctx);
         break;
     }
 
@@ -348,6 +344,29 @@ ngx_http_cwai_record_owner(ngx_http_request_t *r, cwai_verdict_t *v)
                       "chatwootai: cannot record the conversation's owner "
                       "in zone \"%V\"", &lcf->zone->name);
     }
+}
+
+
+static void
+ngx_http_cwai_remember(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    cwai_role_t role, const char *agent)
+{
+    u_char        kbuf[64];
+    size_t        n;
+    json_t       *turns;
+    ngx_str_t     key;
+    cwai_turn_t   history[NGX_HTTP_CWAI_MAX_TURNS];
+
+    key.data = kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "mem", ctx);
+    turns = ngx_http_cwai_memory_load(r, &key, history, &n);
+    if (turns == NULL) {
+        return;
+    }
+    ngx_http_cwai_memory_append(turns, role, ctx->wh.content, ctx->wh.content_len,
+                                agent);
+    ngx_http_cwai_memory_store(r, &key, turns);
+    json_decref(turns);
 }
 
 
@@ -361,9 +380,42 @@ ngx_http_cwai_human_active(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
 
     key.data = kbuf;
-    key.len = ngx_snprintf(kbuf, sizeof(kbuf), "h:%L:%L", ctx->wh.inbox_id,
-                           ctx->wh.conversation_id) - kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "h", ctx);
     return ngx_http_cwai_zone_get(lcf->zone, &key, NULL, NULL, NULL) == NGX_OK;
+}
+
+
+/*
+ * While a message was being answered, did a human take the conversation:
+ * a human reply or our own handoff (h:), or an assignment or a status the
+ * bot does not own recorded since the message arrived (o:)?
+ */
+ngx_uint_t
+ngx_http_cwai_taken_over(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    time_t since)
+{
+    u_char                     kbuf[64], *p, *last;
+    time_t                     t;
+    ngx_str_t                  key, val;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    if (ngx_http_cwai_human_active(r, ctx)) {
+        return 1;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    key.data = kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "o", ctx);
+    if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) != NGX_OK
+        || ngx_strncmp(val.data, "released", 8) == 0)
+    {
+        return 0;
+    }
+    /* "<signal>:<status>:<unix time>" */
+    last = val.data + val.len;
+    for (p = last; p > val.data && p[-1] != ':'; p--) { /* void */ }
+    t = ngx_atotm(p, last - p);
+    return t != NGX_ERROR && t >= since;
 }
 
 
@@ -451,6 +503,11 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     cwai_webhook_classify(&ctx->wh, &fc, &v);
 
     ngx_http_cwai_record_owner(r, &v);
+
+    if (v.owner == CWAI_OWNER_HUMAN_REPLIED && ctx->wh.content != NULL) {
+        /* the agent's words are part of the conversation the model sees */
+        ngx_http_cwai_remember(r, ctx, CWAI_ROLE_ASSISTANT, "human");
+    }
 
     if (v.accept && ngx_http_cwai_human_active(r, ctx)) {
         v.accept = 0;

@@ -468,6 +468,163 @@ done:
 }
 
 static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t  x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Adds the content stems of a text to a product's word set (descriptors
+ * such as "pele", "seca" left out: the skin type is scored on its own). */
+static int
+words_add(nkey_t **arr, uint16_t *n, size_t *cap, ptext_t *p, const char *s)
+{
+    size_t  j;
+
+    if (s == NULL) {
+        return 0;
+    }
+    if (cwai_ptext_parse(p, s, strlen(s), NULL) != 0) {
+        return -1;
+    }
+    for (j = 0; j < p->t.ntok; j++) {
+        if (!name_token_ok(&p->t.tok[j]) || p->t.tok[j].kind == CWAI_TOK_NUM
+            || descriptor(p->t.tok[j].stem))
+        {
+            continue;
+        }
+        if (add_nkey(arr, n, cap, p->sh[j], 0, 0, 0) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Per product, the words of its name, tags and description weighted by
+ * their rarity in the catalogue: what a need ("à prova d'água", "queda")
+ * is matched against when recommending. */
+static int
+build_product_words(cwai_bot_t *b)
+{
+    const cwai_domain_t  *d = b->d;
+    ptext_t               p;
+    uint64_t             *all = NULL;
+    size_t                nall = 0, i, t, cap;
+    uint16_t              j;
+    int                   rc = -1;
+
+    memset(&p, 0, sizeof(p));
+    for (i = 0; i < d->nproducts; i++) {
+        const cwai_product_t  *pr = &d->products[i];
+        namekey_t             *k = &b->pk[i];
+
+        cap = 0;
+        if (words_add(&k->words, &k->nwords, &cap, &p, pr->name) != 0
+            || words_add(&k->words, &k->nwords, &cap, &p, pr->description) != 0)
+        {
+            goto done;
+        }
+        for (t = 0; t < pr->tags.n; t++) {
+            if (words_add(&k->words, &k->nwords, &cap, &p, pr->tags.v[t]) != 0) {
+                goto done;
+            }
+        }
+        b->bytes += cap * sizeof(nkey_t);
+        nall += k->nwords;
+    }
+    all = malloc((nall ? nall : 1) * sizeof(uint64_t));
+    if (all == NULL) {
+        goto done;
+    }
+    nall = 0;
+    for (i = 0; i < d->nproducts; i++) {
+        for (j = 0; j < b->pk[i].nwords; j++) {
+            all[nall++] = b->pk[i].words[j].h;
+        }
+    }
+    qsort(all, nall, sizeof(uint64_t), cmp_u64);
+    for (i = 0; i < d->nproducts; i++) {
+        for (j = 0; j < b->pk[i].nwords; j++) {
+            uint64_t  h = b->pk[i].words[j].h;
+            size_t    lo = 0, hi = nall, df = 0;
+
+            while (lo < hi) {
+                size_t  mid = (lo + hi) / 2;
+
+                if (all[mid] < h) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            while (lo + df < nall && all[lo + df] == h) {
+                df++;
+            }
+            b->pk[i].words[j].w = (float) fmax(0.0, log((double) d->nproducts / ((double) df + 0.5)));
+            b->pk[i].words[j].uniq = df == 1;
+        }
+    }
+    rc = 0;
+done:
+    free(all);
+    cwai_ptext_free(&p);
+    return rc;
+}
+
+size_t
+cwai_need_words(const ptext_t *m, const ptext_t *syn, uint64_t *h, float *w, size_t max)
+{
+    const ptext_t  *src[2] = { m, syn };
+    size_t          n = 0, i, j, s;
+
+    for (s = 0; s < 2; s++) {
+        if (src[s] == NULL) {
+            continue;
+        }
+        for (i = 0; i < src[s]->t.ntok && n < max; i++) {
+            const cwai_tok_t  *k = &src[s]->t.tok[i];
+
+            if (!name_token_ok(k) || k->kind == CWAI_TOK_NUM || descriptor(k->stem)) {
+                continue;
+            }
+            for (j = 0; j < n && h[j] != src[s]->sh[i]; j++) {
+                /* seen? */
+            }
+            if (j < n) {
+                continue;
+            }
+            h[n] = src[s]->sh[i];
+            w[n++] = s == 0 ? 1.0f : 0.7f;
+        }
+    }
+    return n;
+}
+
+float
+cwai_need_score(const cwai_bot_t *b, int p, const uint64_t *h, const float *w, size_t n)
+{
+    const namekey_t  *k = &b->pk[p];
+    float             sc = 0;
+    size_t            i;
+    uint16_t          j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < k->nwords; j++) {
+            if (k->words[j].h == h[i]) {
+                sc += w[i] * k->words[j].w;
+#ifdef CWAI_DEBUG_ROUTER
+                fprintf(stderr, "  need %s word#%zu w=%.2f idf=%.2f\n", b->d->products[p].sku, i, w[i],
+                        k->words[j].w);
+#endif
+                break;
+            }
+        }
+    }
+    return sc;
+}
+
+static int
 add_kw(cwai_bot_t *b, size_t *cap, const char *phrase, int kind, int owner)
 {
     ptext_t  p;
@@ -909,7 +1066,7 @@ cwai_agent_new(const cwai_domain_t *d, cwai_err_t *err)
         names[i] = d->products[i].name;
         tags[i] = &d->products[i].tags;
     }
-    if (build_namekeys(b, b->pk, names, tags, d->nproducts) != 0) {
+    if (build_namekeys(b, b->pk, names, tags, d->nproducts) != 0 || build_product_words(b) != 0) {
         goto nomem;
     }
     for (i = 0; i < d->nproducts; i++) {
@@ -964,6 +1121,7 @@ free_namekeys(namekey_t *k, size_t n)
         free(k[i].k);
         free(k[i].seq);
         free(k[i].tags);
+        free(k[i].words);
     }
     free(k);
 }

@@ -47,6 +47,9 @@ typedef struct {
     nkey_t    *tags;            /* tag stems (weaker evidence) */
     uint16_t   ntags;
     unsigned   skin;            /* SK_* */
+    nkey_t    *words;           /* products: content stems of name, tags and
+                                 * description, w = IDF over the catalogue */
+    uint16_t   nwords;
 } namekey_t;
 
 /* A keyword or synonym phrase as stem hashes. */
@@ -183,6 +186,13 @@ const cwai_kv_t *cwai_figure(const cwai_domain_t *d, const char *key,
     const cwai_rule_t **rule);
 
 int    cwai_agent_index(const char *name);
+
+/* The words of a need: content stems of the message (weight 1) and of its
+ * synonym expansions (0.7), descriptors left out; returns how many. */
+size_t cwai_need_words(const ptext_t *m, const ptext_t *syn, uint64_t *h, float *w, size_t max);
+/* How well product p's name, tags and description answer those words: the
+ * sum of weight x rarity of the words it has. */
+float  cwai_need_score(const cwai_bot_t *b, int p, const uint64_t *h, const float *w, size_t n);
 
 /* Rules and FAQs for a weighted query: each item scored by the best of its
  * full document and (x0.9) its short documents; hits name full documents,

@@ -402,7 +402,7 @@ cwai_chatwoot_labels_merge(const char *const *current, size_t ncurrent,
         if (!label_ok(current[i]) || has(r, n, current[i])
             || n >= CWAI_CW_MAX_LABELS)
         {
-            continue;           /* nothing we could send back: leave it */
+            continue;           /* Chatwoot cannot hold such a label */
         }
         if (in_list(remove, nremove, current[i])) {
             changed = 1;

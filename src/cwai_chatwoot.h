@@ -74,11 +74,12 @@ int  cwai_chatwoot_build_labels_set(cwai_http_req_t *req,
     cwai_err_t *err);
 
 /*
- * current + add - remove, lower-cased, without duplicates, current order
- * first; names that are not [a-z0-9_-]{1,255} (after lower-casing) are
- * dropped. *out is a malloc'd array of malloc'd strings (free with
- * cwai_chatwoot_labels_free). Returns 1 when the list changed (a POST is
- * needed), 0 when not, -1 on allocation failure.
+ * current + add - remove, without duplicates (case-insensitive), current
+ * order first. Current labels are kept as Chatwoot has them; added ones are
+ * lower-cased and must be [a-z0-9_-]{1,255} (others are dropped). *out is a
+ * malloc'd array of malloc'd strings (free with cwai_chatwoot_labels_free).
+ * Returns 1 when the list changed (a POST is needed), 0 when not, -1 on
+ * allocation failure or NULL arrays with a count.
  */
 int  cwai_chatwoot_labels_merge(const char *const *current, size_t ncurrent,
     const char *const *add, size_t nadd, const char *const *remove,

@@ -710,7 +710,9 @@ static int
 recommend(comp_t *k)
 {
     cwai_ctx_t  *c = k->c;
-    float        sc[8], own[8];
+    float        sc[8], own[8], nw[32], need[8];
+    uint64_t     nh[32];
+    size_t       nn = cwai_need_words(&c->m, &c->syn, nh, nw, 32);
     int          idx[8], n = 0, i, j, shown = 0, many;
     char         price[32], desc[200], sk[64];
 
@@ -742,8 +744,12 @@ recommend(comp_t *k)
             s += 0.15f * skm;
         }
         s += pr->stock == 0 ? -0.25f : 0.05f;
+        /* the words of the need the product has ("à prova d'água", "queda") */
+        need[n] = cwai_need_score(c->b, p, nh, nw, nn);
+        s += 0.04f * (need[n] < 5.0f ? need[n] : 5.0f);
 #ifdef CWAI_DEBUG_ROUTER
-        fprintf(stderr, "recommend %s cos=%.3f skin=%.2f -> %.3f\n", pr->sku, c->ph[i].score, skm, s);
+        fprintf(stderr, "recommend %s cos=%.3f own=%.3f skin=%.2f need=%.2f -> %.3f\n", pr->sku, c->ph[i].score,
+                own[i], skm, need[n], s);
 #endif
         idx[n] = p;
         sc[n++] = s;

@@ -100,12 +100,16 @@ tools_setup(cwai_pipeline_t *p)
 {
     const cwai_domain_t        *d = p->in.domain;
     const cwai_availability_t  *av = &d->availability;
+    const char                 *ch;
     size_t                      i, k;
 
-    p->identity.phone = p->in.contact_phone;
-    /* an e-mail is only an identity where the channel verified it */
-    p->identity.email = (p->in.channel && strcmp(p->in.channel, "email") == 0)
-                        ? p->in.contact_email : NULL;
+    /* an identity is only what the channel itself verified: the phone of
+     * a WhatsApp or SMS sender, the address of an e-mail sender; a number
+     * typed into a web widget could be anybody's */
+    ch = p->in.channel ? p->in.channel : "";
+    p->identity.phone = (strcmp(ch, "whatsapp") == 0 || strcmp(ch, "sms") == 0)
+                        ? p->in.contact_phone : NULL;
+    p->identity.email = strcmp(ch, "email") == 0 ? p->in.contact_email : NULL;
 
     p->hours.utc_offset_min = d->utc_offset_minutes;
     for (i = 0; i < 7; i++) {
@@ -1060,4 +1064,13 @@ cwai_pipeline_feed(cwai_pipeline_t *p, const cwai_http_resp_t *resp,
     default:
         return step_done(p, CWAI_OUTCOME_FAILED, "internal_error", step);
     }
+}
+
+int
+cwai_pipeline_cancel(cwai_pipeline_t *p, const char *reason, cwai_step_t *step)
+{
+    memset(step, 0, sizeof(*step));
+    free(p->reply);
+    p->reply = NULL;
+    return step_done(p, CWAI_OUTCOME_HANDOFF, reason, step);
 }

@@ -142,6 +142,11 @@ int  cwai_pipeline_feed(cwai_pipeline_t *p, const cwai_http_resp_t *resp,
     cwai_step_t *step);
 int  cwai_pipeline_resume(cwai_pipeline_t *p, cwai_step_t *step);
 
+/* A human took the conversation over while the message was being answered:
+ * nothing more is posted. The step is DONE, HANDOFF, with the reason. */
+int  cwai_pipeline_cancel(cwai_pipeline_t *p, const char *reason,
+    cwai_step_t *step);
+
 const cwai_pipeline_stats_t *cwai_pipeline_stats(const cwai_pipeline_t *p);
 
 const char *cwai_outcome_name(cwai_outcome_t o);
