@@ -210,6 +210,14 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     ngx_http_cwai_tenant_count(job, "cached_tokens", ps->cached_tokens);
     ngx_http_cwai_tenant_count(job, cwai_outcome_name(step->outcome), 1);
 
+    if (step->cache_key != NULL && step->reply != NULL) {
+        key.data = (u_char *) step->cache_key;
+        key.len = ngx_strlen(step->cache_key);
+        val.data = (u_char *) step->reply;
+        val.len = ngx_strlen(step->reply);
+        (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val, step->cache_ttl_ms);
+    }
+
     if (step->reply != NULL) {
         key.data = job->mem_key;
         key.len = job->mem_key_len;
@@ -312,6 +320,7 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
     ngx_http_request_t        *r = job->r;
     cwai_http_resp_t           resp;
     ngx_http_cwai_call_t      *call;
+    ngx_http_cwai_stats_t     *st;
     const cwai_http_req_t     *req;
     ngx_http_cwai_loc_conf_t  *lcf;
 
@@ -322,6 +331,24 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
         if (step->kind == CWAI_STEP_DONE) {
             ngx_http_cwai_job_done(job, step);
             return;
+        }
+
+        if (step->kind == CWAI_STEP_LOOKUP) {
+            key.data = (u_char *) step->cache_key;
+            key.len = ngx_strlen(step->cache_key);
+            st = ngx_http_cwai_job_stats(job);
+            if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &cached, NULL)
+                == NGX_OK)
+            {
+                (void) ngx_atomic_fetch_add(&st->cache[0], 1);
+                job->ctx->cache_hits++;
+                (void) cwai_pipeline_cached(job->p, (const char *) cached.data, step);
+            } else {
+                (void) ngx_atomic_fetch_add(&st->cache[1], 1);
+                job->ctx->cache_misses++;
+                (void) cwai_pipeline_cached(job->p, NULL, step);
+            }
+            continue;
         }
 
         if (step->kind == CWAI_STEP_WAIT) {

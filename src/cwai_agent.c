@@ -475,10 +475,38 @@ cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Adds the content stems of a text to a product's word set (descriptors
- * such as "pele", "seca" left out: the skin type is scored on its own). */
+/* A word of a need: content, not a number, not a descriptor ("pele",
+ * "seca": the skin type is scored on its own), not a negation ("não
+ * indicado para pele sensível" must not match "não arde"), not an
+ * intensifier or a word of how products are described or used ("muito",
+ * "uso", "frasco", "dia"). */
 static int
-words_add(nkey_t **arr, uint16_t *n, size_t *cap, ptext_t *p, const char *s)
+need_token_ok(const cwai_tok_t *k)
+{
+    static const char  *const generic[] = {
+        "nao", "no", "not", "nunca", "nem", "muito", "muita", "bem", "mais", "menos", "pouco",
+        "tao", "sempre", "ainda", "so", "uso", "usar", "usa", "usado", "usei", "usando", "ser",
+        "fica", "ficar", "produto", "tipo", "dia", "vez", "vezes", "hora", "minuto", "semana",
+        "indicado", "indicada", "ideal", "ajuda", "linha", "frasco", "pote", "bisnaga", "tubo",
+        NULL
+    };
+    int                 i;
+
+    if (!name_token_ok(k) || k->kind == CWAI_TOK_NUM || descriptor(k->stem)) {
+        return 0;
+    }
+    for (i = 0; generic[i]; i++) {
+        if (strcmp(k->stem, generic[i]) == 0 || strcmp(k->w, generic[i]) == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Adds the content stems of a text to a product's word set; desc: words
+ * of the description only (weaker). */
+static int
+words_add(nkey_t **arr, uint16_t *n, size_t *cap, ptext_t *p, const char *s, int desc)
 {
     size_t  j;
 
@@ -489,12 +517,10 @@ words_add(nkey_t **arr, uint16_t *n, size_t *cap, ptext_t *p, const char *s)
         return -1;
     }
     for (j = 0; j < p->t.ntok; j++) {
-        if (!name_token_ok(&p->t.tok[j]) || p->t.tok[j].kind == CWAI_TOK_NUM
-            || descriptor(p->t.tok[j].stem))
-        {
+        if (!need_token_ok(&p->t.tok[j])) {
             continue;
         }
-        if (add_nkey(arr, n, cap, p->sh[j], 0, 0, 0) != 0) {
+        if (add_nkey(arr, n, cap, p->sh[j], 0, 0, desc) != 0) {
             return -1;
         }
     }
@@ -520,15 +546,16 @@ build_product_words(cwai_bot_t *b)
         namekey_t             *k = &b->pk[i];
 
         cap = 0;
-        if (words_add(&k->words, &k->nwords, &cap, &p, pr->name) != 0
-            || words_add(&k->words, &k->nwords, &cap, &p, pr->description) != 0)
-        {
+        if (words_add(&k->words, &k->nwords, &cap, &p, pr->name, 0) != 0) {
             goto done;
         }
         for (t = 0; t < pr->tags.n; t++) {
-            if (words_add(&k->words, &k->nwords, &cap, &p, pr->tags.v[t]) != 0) {
+            if (words_add(&k->words, &k->nwords, &cap, &p, pr->tags.v[t], 0) != 0) {
                 goto done;
             }
+        }
+        if (words_add(&k->words, &k->nwords, &cap, &p, pr->description, 1) != 0) {
+            goto done;
         }
         b->bytes += cap * sizeof(nkey_t);
         nall += k->nwords;
@@ -561,7 +588,8 @@ build_product_words(cwai_bot_t *b)
             while (lo + df < nall && all[lo + df] == h) {
                 df++;
             }
-            b->pk[i].words[j].w = (float) fmax(0.0, log((double) d->nproducts / ((double) df + 0.5)));
+            b->pk[i].words[j].w = (float) fmax(0.0, log((double) d->nproducts / ((double) df + 0.5)))
+                                  * (b->pk[i].words[j].weak ? 0.5f : 1.0f);
             b->pk[i].words[j].uniq = df == 1;
         }
     }
@@ -585,7 +613,7 @@ cwai_need_words(const ptext_t *m, const ptext_t *syn, uint64_t *h, float *w, siz
         for (i = 0; i < src[s]->t.ntok && n < max; i++) {
             const cwai_tok_t  *k = &src[s]->t.tok[i];
 
-            if (!name_token_ok(k) || k->kind == CWAI_TOK_NUM || descriptor(k->stem)) {
+            if (!need_token_ok(k)) {
                 continue;
             }
             for (j = 0; j < n && h[j] != src[s]->sh[i]; j++) {
@@ -1297,6 +1325,7 @@ typedef struct {
     int    lo, hi;              /* message positions */
     int    syn;                 /* all evidence from one synonym: its index; -1 */
     int    pos[16];             /* message positions of the matched words */
+    uint64_t  hs[16];           /* ... and their stems */
     int    npos;
 } match_t;
 
@@ -1327,6 +1356,7 @@ score_name(const namekey_t *k, tokstream_t *s, int mark, match_t *mt)
                     mt->hi = s->pos[j];
                 }
                 if (mt->npos < 16) {
+                    mt->hs[mt->npos] = s->h[j];
                     mt->pos[mt->npos++] = s->pos[j];
                 }
                 if (syn == -2) {
@@ -1363,6 +1393,33 @@ mention_ok(float sc, const match_t *mt, int hist)
            || mt->uniq_head;
 }
 
+/* Does a word of product p's name that matched (a synonym's) tag another
+ * active product? */
+static int
+shared_by_tags(const cwai_ctx_t *c, int p, tokstream_t *s)
+{
+    match_t  mt;
+    size_t   i;
+    int      j, t;
+
+    score_name(&c->b->pk[p], s, 0, &mt);
+    for (i = 0; i < c->d->nproducts; i++) {
+        const namekey_t  *k = &c->b->pk[i];
+
+        if ((int) i == p || !c->d->products[i].active) {
+            continue;
+        }
+        for (t = 0; t < k->ntags; t++) {
+            for (j = 0; j < mt.npos; j++) {
+                if (k->tags[t].h == mt.hs[j]) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 /* Products named in the message. */
 static void
 find_products(cwai_ctx_t *c)
@@ -1377,6 +1434,7 @@ find_products(cwai_ctx_t *c)
     c->nprod = 0;
     c->prod_used = 0;
     c->prod_generic = 0;
+    c->prod_need = 0;
     if (s == NULL || cand == NULL || syn == NULL) {
         free(s);
         free(cand);
@@ -1408,7 +1466,9 @@ find_products(cwai_ctx_t *c)
     }
     qsort(cand, nc, sizeof(cand_t), cmp_cand);
     /* two items that only a synonym names ("tirar maquiagem" -> demaquilante
-     * água micelar) are a need, not a product */
+     * água micelar) are a need, not a product; so is one whose name shares
+     * the synonym's word with other products' tags ("demaquilante": the
+     * balm by name, the micellar water by tag) */
     for (i = 0; i < nc; i++) {
         if (!cand[i].head || syn[cand[i].idx] < 0) {
             continue;
@@ -1419,14 +1479,25 @@ find_products(cwai_ctx_t *c)
                 break;
             }
         }
+        if (cand[i].ntok >= 0 && shared_by_tags(c, cand[i].idx, s)) {
+            cand[i].ntok = -1;
+        }
     }
     for (i = 0; i < nc && c->nprod < CWAI_MENTION_MAX; i++) {
         int    p = cand[i].idx, hist = in_history(c, p);
         float  sc;
 
         if (cand[i].ntok < 0) {
-            if (i == 0) {
+            /* a need named by a synonym, before any product asked for
+             * ("uso rímel à prova d'água" is only context) */
+            int  req = 0;
+
+            for (j = 0; j < (size_t) c->nprod; j++) {
+                req |= !c->prod[j].context;
+            }
+            if (i == 0 || !req) {
                 c->prod_generic = 1;
+                c->prod_need = 1;
             }
             continue;
         }
@@ -1871,21 +1942,22 @@ retrieve(cwai_ctx_t *c, const ptext_t *prev)
     return 0;
 }
 
-static void
-build_synonyms(cwai_ctx_t *c)
+/* The synonym expansions of m, parsed into syn. */
+static int
+synonyms_of(const cwai_bot_t *b, const ptext_t *m, ptext_t *syn)
 {
     char    buf[1024];
     size_t  i, len = 0;
 
-    for (i = 0; i < c->b->nkw; i++) {
-        const kw_t  *k = &c->b->kw[i];
+    for (i = 0; i < b->nkw; i++) {
+        const kw_t  *k = &b->kw[i];
         const char  *means;
         size_t       ml;
 
-        if (k->kind != KW_SYNONYM || cwai_kw_find(&c->m, k) < 0) {
+        if (k->kind != KW_SYNONYM || cwai_kw_find(m, k) < 0) {
             continue;
         }
-        means = c->d->synonyms[k->owner].means;
+        means = b->d->synonyms[k->owner].means;
         ml = strlen(means);
         if (len + ml + 2 >= sizeof(buf)) {
             break;
@@ -1894,7 +1966,30 @@ build_synonyms(cwai_ctx_t *c)
         len += ml;
         buf[len++] = '\n';
     }
-    (void) cwai_ptext_parse(&c->syn, buf, len, NULL);
+    return cwai_ptext_parse(syn, buf, len, NULL);
+}
+
+static void
+build_synonyms(cwai_ctx_t *c)
+{
+    (void) synonyms_of(c->b, &c->m, &c->syn);
+}
+
+size_t
+cwai_request_products(const cwai_ctx_t *c, const char *text, ptext_t *m, ptext_t *syn,
+    cwai_hit_t *ph, size_t k)
+{
+    const cwai_ntext_t  *q[2];
+    float                w[2] = { 1.0f, 0.8f };
+
+    if (cwai_ptext_parse(m, text, bounded_len(text), c->b->vocab) != 0
+        || synonyms_of(c->b, m, syn) != 0)
+    {
+        return 0;
+    }
+    q[0] = &m->t;
+    q[1] = &syn->t;
+    return cwai_index_search_multi(c->b->kix, q, w, syn->t.ntok ? 2 : 1, 1u << KX_PRODUCT, ph, k);
 }
 
 int

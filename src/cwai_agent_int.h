@@ -129,6 +129,7 @@ typedef struct {
     mention_t                  prod[CWAI_MENTION_MAX];
     int                        nprod;
     int                        prod_generic;   /* names a kind of product only */
+    int                        prod_need;      /* ... through a synonym ("tirar maquiagem") */
     uint64_t                   prod_used;      /* message positions (< 64) of product names */
     uint64_t                   svc_used;       /* ... of a service name said first */
     int                        svc;            /* service named in the message */
@@ -193,6 +194,12 @@ size_t cwai_need_words(const ptext_t *m, const ptext_t *syn, uint64_t *h, float 
 /* How well product p's name, tags and description answer those words: the
  * sum of weight x rarity of the words it has. */
 float  cwai_need_score(const cwai_bot_t *b, int p, const uint64_t *h, const float *w, size_t n);
+
+/* The products an earlier customer turn asks for, as retrieve() finds them
+ * for the message: text parsed into m, its synonyms into syn (both to be
+ * freed with cwai_ptext_free), product hits best first; returns how many. */
+size_t cwai_request_products(const cwai_ctx_t *c, const char *text, ptext_t *m, ptext_t *syn,
+    cwai_hit_t *ph, size_t k);
 
 /* Rules and FAQs for a weighted query: each item scored by the best of its
  * full document and (x0.9) its short documents; hits name full documents,

@@ -704,34 +704,36 @@ skin_words(unsigned skin, char *buf, size_t size)
     return buf;
 }
 
-/* Recommends from the product hits: skin type, stock, not what the customer
- * already uses. Returns the number of products shown. */
+/* Ranks product hits for a request (m, its synonyms syn): the retrieval
+ * score, the customer's own words, the words of the need each product has,
+ * skin type, stock; not what the customer says she already uses (context
+ * mentions of the message, when m is the message). Fills idx, sc and need
+ * (at most 8) best first; returns how many. */
 static int
-recommend(comp_t *k)
+rank_products(const cwai_ctx_t *c, const ptext_t *m, const ptext_t *syn, const cwai_hit_t *ph,
+    size_t nph, int *idx, float *sc, float *need)
 {
-    cwai_ctx_t  *c = k->c;
-    float        sc[8], own[8], nw[32], need[8];
-    uint64_t     nh[32];
-    size_t       nn = cwai_need_words(&c->m, &c->syn, nh, nw, 32);
-    int          idx[8], n = 0, i, j, shown = 0, many;
-    char         price[32], desc[200], sk[64];
+    float     own[8], nw[32];
+    uint64_t  nh[32];
+    size_t    nn = cwai_need_words(m, syn, nh, nw, 32);
+    int       n = 0, i, j;
 
     {
         uint32_t  docs[8];
 
-        for (i = 0; i < (int) c->nph && i < 8; i++) {
-            docs[i] = c->ph[i].doc;
+        for (i = 0; i < (int) nph && i < 8; i++) {
+            docs[i] = ph[i].doc;
         }
         /* rank on the customer's own words as much as on the synonyms */
-        cwai_index_score_docs(c->b->kix, &c->m.t, docs, (size_t) i, own);
+        cwai_index_score_docs(c->b->kix, &m->t, docs, (size_t) i, own);
     }
-    for (i = 0; i < (int) c->nph && n < 8; i++) {
-        int                    p = cwai_index_doc(c->b->kix, c->ph[i].doc)->ref;
+    for (i = 0; i < (int) nph && i < 8; i++) {
+        int                    p = cwai_index_doc(c->b->kix, ph[i].doc)->ref;
         const cwai_product_t  *pr = &c->d->products[p];
-        float                  s = 0.5f * c->ph[i].score + 0.5f * own[i], skm = 0;
+        float                  s = 0.5f * ph[i].score + 0.5f * own[i], skm = 0;
         int                    ctxm = 0;
 
-        for (j = 0; j < c->nprod; j++) {
+        for (j = 0; m == &c->m && j < c->nprod; j++) {
             if (c->prod[j].idx == p && c->prod[j].context) {
                 ctxm = 1;
             }
@@ -748,7 +750,7 @@ recommend(comp_t *k)
         need[n] = cwai_need_score(c->b, p, nh, nw, nn);
         s += 0.04f * (need[n] < 5.0f ? need[n] : 5.0f);
 #ifdef CWAI_DEBUG_ROUTER
-        fprintf(stderr, "recommend %s cos=%.3f own=%.3f skin=%.2f need=%.2f -> %.3f\n", pr->sku, c->ph[i].score,
+        fprintf(stderr, "recommend %s cos=%.3f own=%.3f skin=%.2f need=%.2f -> %.3f\n", pr->sku, ph[i].score,
                 own[i], skm, need[n], s);
 #endif
         idx[n] = p;
@@ -757,31 +759,53 @@ recommend(comp_t *k)
     /* sort by score */
     for (i = 1; i < n; i++) {
         for (j = i; j > 0 && sc[j] > sc[j - 1]; j--) {
-            float  ts = sc[j];
+            float  ts = sc[j], tn = need[j];
             int    ti = idx[j];
 
             sc[j] = sc[j - 1];
             idx[j] = idx[j - 1];
+            need[j] = need[j - 1];
             sc[j - 1] = ts;
             idx[j - 1] = ti;
+            need[j - 1] = tn;
         }
     }
+    return n;
+}
+
+/* Recommends from the product hits. Returns the number of products shown. */
+static int
+recommend(comp_t *k)
+{
+    cwai_ctx_t  *c = k->c;
+    float        sc[8], need[8];
+    int          idx[8], pick[3], n, npick = 0, i, shown, many;
+    char         price[32], desc[200], sk[64];
+
+    n = rank_products(c, &c->m, &c->syn, c->ph, c->nph, idx, sc, need);
     if (n == 0 || sc[0] < 0.2f) {
         return 0;
     }
     many = cwai_has_phrase(&c->m, "o que") || cwai_has_phrase(&c->m, "quais")
            || cwai_has_phrase(&c->m, "opcoes") || cwai_has_phrase(&c->m, "linha");
-    for (i = 0; i < n && shown < (many ? 3 : 2); i++) {
-        const cwai_product_t  *pr = &c->d->products[idx[i]];
-
-        /* a second option only when it is as good (a tie) or asked for */
-        if (i > 0 && (sc[i] < sc[0] * 0.75f || sc[i] < 0.2f || (!many && sc[i] < sc[0] - 0.02f))) {
-            break;
+    for (i = 0; i < n && npick < (many ? 3 : 2); i++) {
+        /* a second option only when it is as good (a tie) or asked for;
+         * "o que vocês têm pra queda?" lists the products that answer the
+         * need (the line), not only the best */
+        if (i > 0 && (sc[i] < sc[0] * 0.75f || sc[i] < 0.2f || (!many && sc[i] < sc[0] - 0.02f))
+            && !(many && need[i] > 0 && need[i] >= 0.5f * need[0] && sc[i] >= sc[0] * 0.6f))
+        {
+            continue;
         }
-        money(c, price_now(c, idx[i]), price, sizeof(price));
+        pick[npick++] = idx[i];
+    }
+    for (i = 0; i < npick; i++) {
+        const cwai_product_t  *pr = &c->d->products[pick[i]];
+
+        money(c, price_now(c, pick[i]), price, sizeof(price));
         add_source(k, pr->sku);
-        sb_sep(&k->sb);
-        if (shown == 0) {
+        if (i == 0) {
+            sb_sep(&k->sb);
             if (c->skin && cwai_lang_family(c->lang) == 0) {
                 sb_addf(&k->sb, "Para %s, indico %s %s (%s), por %s.",
                         skin_words(c->skin, sk, sizeof(sk)), art(c, pr->name, 0), pr->name, pr->sku, price);
@@ -796,20 +820,34 @@ recommend(comp_t *k)
             if (pr->description) {
                 say(k, first_sentence(pr->description, desc, sizeof(desc)));
             }
-        } else {
-            if (cwai_lang_family(c->lang) == 0) {
-                sb_addf(&k->sb, "Também temos %s %s (%s), por %s.", art(c, pr->name, 0), pr->name, pr->sku, price);
-            } else {
-                sb_addf(&k->sb, L(c, "", "We also have %s (%s), for %s.", "También tenemos %s (%s), por %s."),
-                        pr->name, pr->sku, price);
+            if (pr->stock == 0) {
+                say(k, L(c, "(Está esgotado no momento.)", "(Out of stock at the moment.)",
+                         "(Agotado por ahora.)"));
             }
+            continue;
+        }
+        /* the other options in one sentence */
+        if (i == 1) {
+            sb_sep(&k->sb);
+            sb_add(&k->sb, L(c, "Também temos ", "We also have ", "También tenemos "));
+        } else {
+            sb_add(&k->sb, L(c, " e ", " and ", " y "));
+        }
+        if (cwai_lang_family(c->lang) == 0) {
+            sb_addf(&k->sb, "%s %s (%s), por %s", art(c, pr->name, 0), pr->name, pr->sku, price);
+        } else {
+            sb_addf(&k->sb, L(c, "", "%s (%s), for %s", "%s (%s), por %s"), pr->name, pr->sku, price);
         }
         if (pr->stock == 0) {
-            say(k, L(c, "(Está esgotado no momento.)", "(Out of stock at the moment.)",
-                     "(Agotado por ahora.)"));
+            sb_add(&k->sb, L(c, " (esgotado no momento)", " (out of stock at the moment)", " (agotado por ahora)"));
         }
-        shown++;
+        if (i == npick - 1) {
+            sb_add(&k->sb, ".");
+        } else if (npick > 2) {
+            sb_add(&k->sb, ",");
+        }
     }
+    shown = npick;
     c->focus = idx[0];
     k->answered = shown > 0;
     return shown;
@@ -918,8 +956,9 @@ items_total(const cwai_ctx_t *c, const items_t *it)
     return t;
 }
 
+/* The items and their total; a single item only when force. */
 static void
-say_items(comp_t *k, const items_t *it, int64_t total)
+say_items(comp_t *k, const items_t *it, int64_t total, int force)
 {
     const cwai_ctx_t  *c = k->c;
     char               price[32], tot[32];
@@ -927,7 +966,7 @@ say_items(comp_t *k, const items_t *it, int64_t total)
 
     money(c, total, tot, sizeof(tot));
     sb_sep(&k->sb);
-    if (it->n == 1 && it->q[0] == 1) {
+    if (it->n == 1 && it->q[0] == 1 && !force) {
         return;
     }
     for (i = 0; i < it->n; i++) {
@@ -945,6 +984,60 @@ say_items(comp_t *k, const items_t *it, int64_t total)
         }
     }
     sb_addf(&k->sb, L(c, ": %s em produtos.", ": %s in products.", ": %s en productos."), tot);
+}
+
+/* "os 3" when the conversation quoted fewer products: the ones that
+ * answer an earlier request of the customer complete the count (the line
+ * she asked about), best first. A request counts only when the products
+ * already quoted are among its answers. */
+static void
+complete_items(comp_t *k, items_t *it, int want)
+{
+    const cwai_ctx_t          *c = k->c;
+    const cwai_agent_input_t  *in = c->in;
+    size_t                     h, seen = 0;
+
+    for (h = in->nhistory; h-- > 0 && seen < 4 && it->n < want; ) {
+        const cwai_turn_t  *tu = &in->history[h];
+        ptext_t             m, syn;
+        cwai_hit_t          ph[8];
+        size_t              nph;
+        float               sc[8], need[8];
+        int                 idx[8], n, i, j, rel = 0;
+        items_t             add;
+
+        if (tu->role != CWAI_ROLE_CUSTOMER || tu->text == NULL) {
+            continue;
+        }
+        seen++;
+        memset(&m, 0, sizeof(m));
+        memset(&syn, 0, sizeof(syn));
+        memset(&add, 0, sizeof(add));
+        nph = cwai_request_products(c, tu->text, &m, &syn, ph, 8);
+        n = rank_products(c, &m, &syn, ph, nph, idx, sc, need);
+        for (i = 0; i < n; i++) {
+            int  have = 0;
+
+            for (j = 0; j < it->n; j++) {
+                have |= it->p[j] == idx[i];
+            }
+            if (have) {
+                rel = 1;
+            } else if (need[i] > 0 && sc[i] >= 0.6f * sc[0] && sc[i] >= 0.2f
+                       && c->d->products[idx[i]].stock != 0)
+            {
+                items_add(&add, idx[i], 1);
+            }
+        }
+        for (i = 0; rel && i < add.n && it->n < want; i++) {
+            items_add(it, add.p[i], 1);
+        }
+        cwai_ptext_free(&m);
+        cwai_ptext_free(&syn);
+        if (rel) {
+            break;
+        }
+    }
 }
 
 static const char *
@@ -2118,7 +2211,7 @@ compose_sales(comp_t *k)
     static const char *const w_promo[] = { "promocao", "promo", "oferta", "desconto", "liquidacao", NULL };
     items_t            it;
     int                cur[CWAI_MENTION_MAX], ncur = 0, i, pix, card, ship, checkout, want_total;
-    int                qty_focus = 0, focus_in_cur = 0;
+    int                qty_focus = 0, focus_in_cur = 0, short_count = 0;
     int64_t            total, s;
     char               t1[32];
 
@@ -2166,6 +2259,10 @@ compose_sales(comp_t *k)
         memmove(it.p, it.p + drop, (size_t) c->ent.all * sizeof(int));
         memmove(it.q, it.q + drop, (size_t) c->ent.all * sizeof(int));
         it.n = c->ent.all;
+    }
+    if (c->ent.all >= 2 && c->ent.all <= 20 && it.n > 0 && it.n < c->ent.all && ncur == 0) {
+        complete_items(k, &it, c->ent.all);
+        short_count = it.n < c->ent.all;
     }
 
     /* the products asked about */
@@ -2234,10 +2331,22 @@ compose_sales(comp_t *k)
     /* totals */
     if (want_total && it.n > 0) {
         total = items_total(c, &it);
-        if (it.n > 1 || it.q[0] > 1) {
-            say_items(k, &it, total);
-        } else if (!pix && !card) {
-            money(c, total, t1, sizeof(t1));
+        if (short_count) {
+            /* "os 3" and only two in the conversation: say so, do not
+             * silently sum another number of items */
+            sb_sep(&k->sb);
+            if (it.n == 1) {
+                sb_add(&k->sb, L(c, "Na nossa conversa encontrei só 1 produto.",
+                                 "I found only 1 product in our conversation.",
+                                 "En nuestra conversación encontré solo 1 producto."));
+            } else {
+                sb_addf(&k->sb, L(c, "Na nossa conversa encontrei só %d produtos.",
+                                  "I found only %d products in our conversation.",
+                                  "En nuestra conversación encontré solo %d productos."), it.n);
+            }
+        }
+        if (it.n > 1 || it.q[0] > 1 || short_count || (!pix && !card && !ship && ncur == 0)) {
+            say_items(k, &it, total, 1);
         }
         if (pix) {
             pix_total(k, total);

@@ -1,6 +1,7 @@
 #include "cwai_pipeline.h"
 #include "cwai_chatwoot.h"
 #include "cwai_qdrant.h"
+#include "cwai_text.h"
 #include "cwai_tools.h"
 
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct cwai_pipeline_s {
     cwai_odoo_day_t        *special;
 
     char                   *reply;          /* what is posted publicly */
+    char                   *answer_key;     /* final-answer cache key */
     char                   *note;           /* handoff: the private note */
     const char             *handoff_reason;
     int                     handoff;
@@ -239,6 +241,7 @@ cwai_pipeline_free(cwai_pipeline_t *p)
     free(p->history);
     free(p->special);
     free(p->context);
+    free(p->answer_key);
     free(p->reply);
     free(p->note);
     free(p);
@@ -267,6 +270,13 @@ step_done(cwai_pipeline_t *p, cwai_outcome_t o, const char *reason,
     step->outcome = o;
     step->reason = reason;
     step->reply = p->reply;
+    if (o == CWAI_OUTCOME_REPLIED && p->answer_key && p->reply
+        && p->stats.answered_by && strcmp(p->stats.answered_by, "llm") == 0
+        && !p->stats.used_personal_data)
+    {
+        step->cache_key = p->answer_key;
+        step->cache_ttl_ms = p->cfg->cache_ttl_ms;
+    }
     return 0;
 }
 
@@ -870,6 +880,36 @@ on_retrieve(cwai_pipeline_t *p, const cwai_http_resp_t *resp, cwai_step_t *step)
     return begin_chat(p, step);
 }
 
+/* The key of a final answer: tenant, model and the normalised words. */
+static int
+answer_key(cwai_pipeline_t *p)
+{
+    size_t        i, len = 0, cap = 1024;
+    char         *words;
+    cwai_ntext_t  t;
+
+    memset(&t, 0, sizeof(t));
+    if (cwai_text_parse(&t, p->in.text, p->in.len) != 0) {
+        cwai_text_free(&t);
+        return -1;
+    }
+    words = malloc(cap);
+    if (words == NULL) {
+        cwai_text_free(&t);
+        return -1;
+    }
+    for (i = 0; i < t.ntok && len + t.tok[i].wlen + 2 < cap; i++) {
+        memcpy(words + len, t.tok[i].w, t.tok[i].wlen);
+        len += t.tok[i].wlen;
+        words[len++] = ' ';
+    }
+    cwai_text_free(&t);
+    p->answer_key = cwai_http_cache_key(p->in.tenant, "answer", p->cfg->llm.model,
+                                        words, len);
+    free(words);
+    return p->answer_key ? 0 : -1;
+}
+
 /* ---- the machine ------------------------------------------------------ */
 
 int
@@ -929,7 +969,28 @@ cwai_pipeline_start(cwai_pipeline_t *p, cwai_step_t *step)
         return p->reply ? begin_reply(p, step) : step_internal_error(p, step);
     }
 
+    /* a single-turn question that needs nobody's data: maybe answered before */
+    if (p->in.nhistory == 0 && p->emb.needs_tool == NULL && p->cfg->cache_ttl_ms
+        && answer_key(p) == 0)
+    {
+        step->kind = CWAI_STEP_LOOKUP;
+        step->cache_key = p->answer_key;
+        return 0;
+    }
     return begin_retrieval(p, step);
+}
+
+int
+cwai_pipeline_cached(cwai_pipeline_t *p, const char *value, cwai_step_t *step)
+{
+    memset(step, 0, sizeof(*step));
+    if (value == NULL || value[0] == '\0') {
+        return begin_retrieval(p, step);
+    }
+    p->stats.answered_by = "cache";
+    free(p->reply);
+    p->reply = dup(value);
+    return p->reply ? begin_reply(p, step) : step_internal_error(p, step);
 }
 
 /* A failed call: retry with backoff, or -1 for "give up" (e set). */

@@ -93,6 +93,8 @@ typedef struct {
 typedef enum {
     CWAI_STEP_REQUEST = 0,
     CWAI_STEP_WAIT,
+    CWAI_STEP_LOOKUP,       /* look step.cache_key up in the cache, then
+                               cwai_pipeline_cached() with the value or NULL */
     CWAI_STEP_DONE
 } cwai_step_kind_t;
 
@@ -113,6 +115,12 @@ typedef struct {
     cwai_outcome_t      outcome;    /* DONE */
     const char         *reason;     /* DONE: handoff or failure reason */
     const char         *reply;      /* DONE: the text posted, or NULL */
+
+    /* LOOKUP: the key; DONE: when set, store reply under it for ttl_ms
+     * (a model's answer to a single-turn question that used no personal
+     * data: the next customer asking the same costs no tokens) */
+    const char         *cache_key;
+    uint32_t            cache_ttl_ms;
 } cwai_step_t;
 
 /* Counters of one message, for metrics. */
@@ -120,7 +128,7 @@ typedef struct {
     const char  *agent;             /* sales | support | ... */
     const char  *intent;
     double       confidence;
-    const char  *answered_by;       /* "embedded" | "llm" | "fallback" */
+    const char  *answered_by;       /* "embedded" | "llm" | "fallback" | "cache" */
     unsigned     llm_calls;
     unsigned     tool_calls;
     unsigned     retries;
@@ -141,6 +149,9 @@ int  cwai_pipeline_start(cwai_pipeline_t *p, cwai_step_t *step);
 int  cwai_pipeline_feed(cwai_pipeline_t *p, const cwai_http_resp_t *resp,
     cwai_step_t *step);
 int  cwai_pipeline_resume(cwai_pipeline_t *p, cwai_step_t *step);
+/* After LOOKUP: the cached answer (NUL-terminated), or NULL on a miss. */
+int  cwai_pipeline_cached(cwai_pipeline_t *p, const char *value,
+    cwai_step_t *step);
 
 /* A human took the conversation over while the message was being answered:
  * nothing more is posted. The step is DONE, HANDOFF, with the reason. */

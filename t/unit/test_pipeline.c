@@ -316,6 +316,86 @@ START_TEST(hostile_model_bodies)
 }
 END_TEST
 
+START_TEST(final_answer_cache)
+{
+    cwai_step_t           s;
+    cwai_pipeline_cfg_t   c;
+    cwai_pipeline_t      *p;
+    char                  key[128];
+
+    cfg_init(&c, 1);
+    c.cache_ttl_ms = 60000;
+
+    /* a miss: the model answers, and the answer is to be stored */
+    p = start(&c, "vocês entregam em Curitiba? frete grátis?", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_LOOKUP);
+    ck_assert_ptr_nonnull(strstr(s.cache_key, "cwai:answer:"));
+    snprintf(key, sizeof(key), "%s", s.cache_key);
+    ck_assert_int_eq(cwai_pipeline_cached(p, NULL, &s), 0);
+    expect_request(&s, CWAI_UP_LLM, "/chat/completions");
+    feed(p, 200, "fixtures/openai/chat-completion-final.json", &s);
+    feed(p, 200, "fixtures/chatwoot/reply_create_message_response.json", &s);
+    ck_assert_int_eq(s.outcome, CWAI_OUTCOME_REPLIED);
+    ck_assert_str_eq(s.cache_key, key);
+    ck_assert_uint_eq(s.cache_ttl_ms, 60000);
+    cwai_pipeline_free(p);
+
+    /* the same words, other spelling: the same key; a hit costs no tokens */
+    p = start(&c, "Voces entregam em CURITIBA?? frete gratis", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_LOOKUP);
+    ck_assert_str_eq(s.cache_key, key);
+    ck_assert_int_eq(cwai_pipeline_cached(p, "Entregamos sim!", &s), 0);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/messages");
+    ck_assert_ptr_nonnull(strstr(s.req->body, "Entregamos sim!"));
+    feed(p, 200, "fixtures/chatwoot/reply_create_message_response.json", &s);
+    ck_assert_ptr_null(s.cache_key);
+    ck_assert_str_eq(cwai_pipeline_stats(p)->answered_by, "cache");
+    ck_assert_uint_eq(cwai_pipeline_stats(p)->llm_calls, 0);
+    cwai_pipeline_free(p);
+}
+END_TEST
+
+START_TEST(history_is_copied)
+{
+    cwai_step_t             s;
+    cwai_pipeline_cfg_t     c;
+    cwai_pipeline_input_t   in;
+    cwai_pipeline_t        *p;
+    cwai_turn_t             h[2];
+    char                   *t0 = strdup("quanto custa o sérum de vitamina C?");
+    char                   *t1 = strdup("O Sérum Vitamina C custa R$ 89,90.");
+    cwai_err_t              err;
+
+    cfg_init(&c, 1);
+    memset(&in, 0, sizeof(in));
+    in.cfg = &c;
+    in.domain = dom;
+    in.bot = bot;
+    in.tenant = "cosmetics";
+    in.channel = "whatsapp";
+    in.text = "e o gel de limpeza?";
+    in.len = strlen(in.text);
+    h[0].role = CWAI_ROLE_CUSTOMER;
+    h[0].text = t0;
+    h[0].agent = NULL;
+    h[1].role = CWAI_ROLE_ASSISTANT;
+    h[1].text = t1;
+    h[1].agent = "sales";
+    in.history = h;
+    in.nhistory = 2;
+    p = cwai_pipeline_new(&in, &err);
+    /* the caller's buffers go away before the model is asked */
+    memset(t0, 'x', strlen(t0));
+    memset(t1, 'x', strlen(t1));
+    free(t0);
+    free(t1);
+    ck_assert_int_eq(cwai_pipeline_start(p, &s), 0);
+    expect_request(&s, CWAI_UP_LLM, "/chat/completions");
+    ck_assert_ptr_nonnull(strstr(s.req->body, "R$ 89,90"));
+    cwai_pipeline_free(p);
+}
+END_TEST
+
 CWAI_SUITE(pipeline)
 {
     TCase  *tc;
@@ -330,5 +410,7 @@ CWAI_SUITE(pipeline)
     tcase_add_test(tc, model_down_after_retries);
     tcase_add_test(tc, chatwoot_500_then_success);
     tcase_add_test(tc, hostile_model_bodies);
+    tcase_add_test(tc, final_answer_cache);
+    tcase_add_test(tc, history_is_copied);
     return s;
 }

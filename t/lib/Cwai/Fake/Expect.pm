@@ -3,7 +3,8 @@ package Cwai::Fake::Expect;
 # Order-independent assertions on what the fakes recorded, for
 # "--- fake_requests eval":
 #
-#   use Cwai::Fake::Expect;          # in the .t file, after use Cwai::Fake
+#   use Cwai::Fake::Expect;          # in the .t file, after use Cwai::Fake;
+#                                    # the functions are then callable in eval sections
 #
 #   --- fake_requests eval
 #   expect(
@@ -28,9 +29,19 @@ use strict;
 use warnings;
 use Time::HiRes qw(time sleep);
 use Scalar::Util qw(blessed);
-use Exporter 'import';
-
+require Exporter;
+our @ISA = ('Exporter');
 our @EXPORT = qw(expect matching json_true json_false json_null json_bool contains);
+
+# Also visible in "--- ... eval" sections, which Test::Base evaluates in the
+# package Test::Base::Filter (under both runners).
+sub import {
+    no strict 'refs';
+    for my $f (@EXPORT) {
+        *{"Test::Base::Filter::$f"} = \&{$f} unless defined &{"Test::Base::Filter::$f"};
+    }
+    __PACKAGE__->export_to_level(1, @_);
+}
 
 sub json_true  { sub { my $v = shift; blessed($v) && $v->isa('JSON::PP::Boolean') && $v } }
 sub json_false { sub { my $v = shift; blessed($v) && $v->isa('JSON::PP::Boolean') && !$v } }

@@ -552,27 +552,16 @@ sub _text_of {
 # ---------------------------------------------------------------------------
 # the deterministic model
 
-my $RE_INJECT = qr/\b(?:(?:ignor\w*|esquec\w*|desconsider\w*|desobedec\w*) (?:\S+ ){0,3}(?:instruc\w*|regras)
-    |ignore (?:all |the |your |any )?(?:previous |prior |above )?instructions
-    |system prompt|prompt do sistema|modo (?:desenvolvedor|dev|deus)\b|developer mode|jailbreak
-    |finja que|voce agora e|a partir de agora voce|aja como se)/x;
-my $RE_DEMAND = qr/\b(?:me da|me de|me dar|me daria|quero|exijo|aplica|aplique|conceda|concede|libera
-    |libere|preciso de|da um|de um|manda|faz|faca|give me)\b/x;
-my $RE_HUMAN = qr/\b(?:atendente|atendentes|humano|humana|pessoa|gerente|supervisor\w*
-    |falar com alguem|alguem de verdade|real person|human|operador\w*)\b/x;
-my $RE_MEDICAL = qr/\b(?:alergi\w*|alergic\w*|reacao|reacoes|irritac\w*|irritou|irritada|queimou
-    |queimad\w*|ardend\w*|ardencia|coceira|inchad\w*|inchou|bolhas)\b/x;
+my $RE_INJECT = qr/\b(?:(?:ignor\w*|esquec\w*|desconsider\w*|desobedec\w*) (?:\S+ ){0,3}(?:instruc\w*|regras)|ignore (?:all |the |your |any )?(?:previous |prior |above )?instructions|system prompt|prompt do sistema|modo (?:desenvolvedor|dev|deus)\b|developer mode|jailbreak|finja que|voce agora e|a partir de agora voce|aja como se)/;
+my $RE_DEMAND = qr/\b(?:me da|me de|me dar|me daria|quero|exijo|aplica|aplique|conceda|concede|libera|libere|preciso de|da um|de um|manda|faz|faca|give me)\b/;
+my $RE_HUMAN = qr/\b(?:atendente|atendentes|humano|humana|pessoa|gerente|supervisor\w*|falar com alguem|alguem de verdade|real person|human|operador\w*)\b/;
+my $RE_MEDICAL = qr/\b(?:alergi\w*|alergic\w*|reacao|reacoes|irritac\w*|irritou|irritada|queimou|queimad\w*|ardend\w*|ardencia|coceira|inchad\w*|inchou|bolhas)\b/;
 my $RE_LEGAL = qr/\b(?:procon|reclame aqui|advogad\w*|processar|processo judicial|justica)\b/;
-my $RE_ORDER = qr/\b(?:pedido|pedidos|entrega|entregue|entregar|rastreio|rastreamento|rastrear
-    |encomenda|chegou|chegar|despachad\w*|enviad[oa])\b/x;
-my $RE_BOOK = qr/\b(?:agendar|agendamento|agenda|horario|horarios|marcar|marca|remarcar|reservar
-    |reserva|vaga|vagas)\b/x;
+my $RE_ORDER = qr/\b(?:pedido|pedidos|entrega|entregue|entregar|rastreio|rastreamento|rastrear|encomenda|chegou|chegar|despachad\w*|enviad[oa])\b/;
+my $RE_BOOK = qr/\b(?:agendar|agendamento|agenda|horario|horarios|marcar|marca|remarcar|reservar|reserva|vaga|vagas)\b/;
 my $RE_NOT_BOOK = qr/\b(?:funcionamento|abre|abrem|fecha|fecham|aberto|aberta|abertos)\b/;
-my $RE_PRICE = qr/\b(?:quanto (?:custa|custam|e|sai|fica|ta|esta)|preco|precos|valor|valores|custa
-    |custam|custo|estoque|disponivel|disponiveis|tem o|tem a|tem os|tem as|voces tem|vcs tem|vende
-    |vendem|how much|price)\b/x;
-my $RE_GREETING = qr/^(?:oi+e*|ola|opa|bom dia|boa tarde|boa noite|hello|hi|hey|hola|e ai|eai
-    |buenas)\b/x;
+my $RE_PRICE = qr/\b(?:quanto (?:custa|custam|e|sai|fica|ta|esta)|preco|precos|valor|valores|custa|custam|custo|estoque|disponivel|disponiveis|tem o|tem a|tem os|tem as|voces tem|vcs tem|vende|vendem|how much|price)\b/;
+my $RE_GREETING = qr/^(?:oi+e*|ola|opa|bom dia|boa tarde|boa noite|hello|hi|hey|hola|e ai|eai|buenas)\b/;
 my %TOPICS = (
     frete     => qr/\b(?:frete|fretes|envio|enviam|cep|transportadora|sedex|correios)\b/,
     trocas    => qr/\b(?:troca|trocas|trocar|devoluc\w*|devolver|arrependimento|reembolso|estorno)\b/,
