@@ -153,7 +153,9 @@ typedef struct {
 /* ---- per-request context (of the main request) ------------------------- */
 
 typedef struct {
-    cwai_webhook_t              wh;
+    cwai_webhook_t              wh;             /* strings valid until the
+                                                   pipeline has started */
+    ngx_str_t                   event;          /* a copy, for $chatwootai_event */
     unsigned                    parsed:1;
     ngx_int_t                   rc;             /* of a rejection sent */
     ngx_buf_t                  *error_body;     /* JSON replacing nginx's page */

@@ -101,10 +101,19 @@ ngx_http_cwai_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         s = ctx->status;
         break;
     case CWAI_VAR_EVENT:
-        s = ctx->parsed ? ctx->wh.event : NULL;
+        if (ctx->parsed) {
+            v->len = ctx->event.len;
+            v->data = ctx->event.data;
+            v->valid = 1;
+            v->no_cacheable = 1;
+            v->not_found = 0;
+            return NGX_OK;
+        }
         break;
     case CWAI_VAR_CHANNEL:
-        s = ctx->parsed && ctx->wh.channel_raw ? ctx->wh.channel : NULL;
+        /* a static string (cwai_webhook.c's table) */
+        s = ctx->parsed && ngx_strcmp(ctx->wh.channel, "unknown") != 0
+            ? ctx->wh.channel : NULL;
         break;
     case CWAI_VAR_ACCOUNT:
         n = ctx->parsed ? ctx->wh.account_id : 0;

@@ -195,6 +195,14 @@ ngx_http_cwai_parse(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
                                     err.detail);
     }
     ctx->parsed = 1;
+
+    /* the variables outlive the JSON tree, freed once the pipeline started */
+    ctx->event.len = ngx_strlen(ctx->wh.event);
+    ctx->event.data = (u_char *) ctx->wh.event;
+    ctx->event.data = ngx_pstrdup(r->pool, &ctx->event);
+    if (ctx->event.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     return NGX_OK;
 }
 
@@ -578,5 +586,9 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
                       "chatwootai: message %L not answered: the pipeline did not "
                       "start", ctx->wh.message_id);
     }
+
+    /* the pipeline copied what it needs: the webhook's JSON tree need not
+     * live as long as the chain (memory per message in flight) */
+    cwai_webhook_free(&ctx->wh);
     return rc;
 }

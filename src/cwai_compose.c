@@ -1201,13 +1201,24 @@ installments(comp_t *k, int64_t total)
     if (mx == NULL) {
         return;
     }
+    /* the number the customer asks for: "6x", "em 6 vezes", "6 parcelas" */
     for (i = 0; i < c->m.t.ntok; i++) {
         const cwai_tok_t  *t = &c->m.t.tok[i];
 
-        if (t->kind == CWAI_TOK_MIXED && t->wlen >= 2 && t->w[t->wlen - 1] == 'x') {
+        if (t->kind == CWAI_TOK_MIXED && t->wlen >= 2 && t->w[t->wlen - 1] == 'x'
+            && t->w[0] >= '1' && t->w[0] <= '9')
+        {
+            want = strtol(t->w, NULL, 10);
+        } else if (t->kind == CWAI_TOK_NUM && t->wlen <= 2 && i + 1 < c->m.t.ntok
+                   && (strcmp(c->m.t.tok[i + 1].w, "vezes") == 0 || strcmp(c->m.t.tok[i + 1].w, "x") == 0
+                       || strncmp(c->m.t.tok[i + 1].w, "parcela", 7) == 0
+                       || strcmp(c->m.t.tok[i + 1].w, "cuotas") == 0
+                       || strncmp(c->m.t.tok[i + 1].w, "installment", 11) == 0))
+        {
             want = strtol(t->w, NULL, 10);
         }
     }
+    /* as many as asked, up to the rule's maximum and minimum instalment */
     n = mx->integer;
     if (want > 0 && want < n) {
         n = want;
@@ -1225,6 +1236,25 @@ installments(comp_t *k, int64_t total)
         sb_sep(&k->sb);
         sb_addf(&k->sb, L(c, "O parcelamento vai até %lldx sem juros.", "Up to %lld interest-free instalments.",
                           "Hasta %lld cuotas sin interés."), (long long) mx->integer);
+    } else if (want > n && mn) {
+        char  t3[32];
+
+        money(c, mn->cents, t3, sizeof(t3));
+        sb_sep(&k->sb);
+        sb_addf(&k->sb, L(c, "Em %lldx a parcela ficaria abaixo do mínimo de %s.",
+                          "In %lld instalments each would be below the minimum of %s.",
+                          "En %lld cuotas cada una quedaría por debajo del mínimo de %s."),
+                (long long) want, t3);
+    }
+    if (n == 1 && mn) {
+        char  t3[32];
+
+        money(c, mn->cents, t3, sizeof(t3));
+        sb_sep(&k->sb);
+        sb_addf(&k->sb, L(c, "No cartão, %s é pago em 1x, porque a parcela mínima é %s.",
+                          "By card, %s is paid in one go: the minimum instalment is %s.",
+                          "Con tarjeta, %s se paga en una cuota: la cuota mínima es %s."), t1, t3);
+        return;
     }
     if (tmpl(k, "installments", v, 3) != 0) {
         sb_sep(&k->sb);

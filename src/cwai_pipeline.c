@@ -55,6 +55,7 @@ struct cwai_pipeline_s {
     char                    reason_buf[160];
 
     cwai_turn_t            *history;        /* owned copies of in.history */
+    const char            **history_labels; /* owned copies of in.labels */
     char                  **history_strs;
     size_t                  nhistory_strs;
 
@@ -154,20 +155,59 @@ tools_setup(cwai_pipeline_t *p)
     return 0;
 }
 
-/* The turns outlive the caller's buffers: the model is asked later. */
+/* The input outlives the caller's buffers (the webhook's JSON is freed
+ * once the pipeline has started; the model is asked later). */
+static const char *
+own(cwai_pipeline_t *p, const char *s, size_t len)
+{
+    char  *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    d = dupn(s, len);
+    if (d != NULL) {
+        p->history_strs[p->nhistory_strs++] = d;
+    }
+    return d;
+}
+
 static int
 copy_history(cwai_pipeline_t *p, const cwai_pipeline_input_t *in)
 {
-    size_t  i;
+    size_t        i;
+    const char  **labels;
 
     p->in.history = NULL;
     p->in.nhistory = 0;
+    p->history_strs = calloc(2 * in->nhistory + 4 + in->nlabels, sizeof(char *));
+    labels = calloc(in->nlabels + 1, sizeof(char *));
+    p->history_labels = labels;
+    if (p->history_strs == NULL || labels == NULL) {
+        return -1;
+    }
+    p->in.text = own(p, in->text ? in->text : "", in->text ? in->len : 0);
+    p->in.contact_name = own(p, in->contact_name,
+                             in->contact_name ? strlen(in->contact_name) : 0);
+    p->in.contact_phone = own(p, in->contact_phone,
+                              in->contact_phone ? strlen(in->contact_phone) : 0);
+    p->in.contact_email = own(p, in->contact_email,
+                              in->contact_email ? strlen(in->contact_email) : 0);
+    if (p->in.text == NULL) {
+        return -1;
+    }
+    for (i = 0; i < in->nlabels; i++) {
+        labels[i] = own(p, in->labels[i], strlen(in->labels[i]));
+        if (labels[i] == NULL) {
+            return -1;
+        }
+    }
+    p->in.labels = labels;
     if (in->nhistory == 0) {
         return 0;
     }
     p->history = calloc(in->nhistory, sizeof(cwai_turn_t));
-    p->history_strs = calloc(2 * in->nhistory, sizeof(char *));
-    if (p->history == NULL || p->history_strs == NULL) {
+    if (p->history == NULL) {
         return -1;
     }
     for (i = 0; i < in->nhistory; i++) {
@@ -207,7 +247,7 @@ cwai_pipeline_new(const cwai_pipeline_input_t *in, cwai_err_t *err)
     p->in = *in;
     p->cfg = in->cfg;
     p->state = S_DONE;
-    if (tools_setup(p) != 0 || copy_history(p, in) != 0) {
+    if (copy_history(p, in) != 0 || tools_setup(p) != 0) {
         cwai_pipeline_free(p);
         cwai_err_set(err, "no_memory", "out of memory");
         return NULL;
@@ -238,6 +278,7 @@ cwai_pipeline_free(cwai_pipeline_t *p)
         free(p->history_strs[i]);
     }
     free(p->history_strs);
+    free(p->history_labels);
     free(p->history);
     free(p->special);
     free(p->context);

@@ -61,8 +61,9 @@ typedef struct {
     uint32_t         cache_ttl_ms;      /* embeddings, retrieval, ERP reads */
 } cwai_pipeline_cfg_t;
 
-/* One message. Strings are borrowed for the pipeline's lifetime, except the
- * history, which cwai_pipeline_new() copies. */
+/* One message. cwai_pipeline_new() copies the text, the contact, the
+ * labels and the history; cfg, domain, bot, tenant and channel are
+ * borrowed for the pipeline's lifetime. */
 typedef struct {
     const cwai_pipeline_cfg_t  *cfg;
     const cwai_domain_t        *domain;

@@ -579,6 +579,9 @@ my %INTENT_WORD = map { $_ => 1 } qw(
     how much price is the does cost
     agendar agendamento agenda horario horarios marcar marca remarcar reservar reserva vaga vagas
     para as às dia uma um
+    pedido pedidos entrega entregue rastreio rastreamento rastrear encomenda chegou chegar cade
+    onde status meus minhas
+    atendente humano humana pessoa falar
 );
 
 sub _user_words {
@@ -797,7 +800,7 @@ sub decide {
     if ($order && !$called{customer_orders} && $tools{customer_orders}) {
         push @calls, { name => 'customer_orders', args => fill_args($tools{customer_orders}) };
     }
-    if ($price && !$order) {
+    if ($price) {
         if ($cand->{code} && $tools{product_details} && !$called{product_details}) {
             $call->('product_details');
         } elsif ($cand->{query} && !$called{search_products}) {
@@ -993,8 +996,12 @@ sub compose {
         return 'Olá! Sou a assistente virtual' . (defined $store ? " da $store" : '')
              . '. Como posso ajudar?';
     }
-    if ($intent->{price} && !$cand->{query} && !$cand->{code}) {
+    if ($intent->{price} && !$cand->{query} && !$cand->{code} && !$intent->{order}) {
         return 'Claro! Qual produto você procura?';
+    }
+    if ($intent->{price} && ($cand->{code} || $cand->{query})) {
+        return 'Não consigo consultar o preço de ' . ($cand->{code} // $cand->{query})
+             . ' agora. Quer que eu chame uma pessoa da equipe?';
     }
     # the system prompt's fact closest to the question
     my @lines = grep { /\S/ } map { s/^\s*(?:[-*•]|\d+[.)])\s*//r } split /\n+|(?<=\.)\s+(?=\p{Lu})/, $sys;
