@@ -91,6 +91,7 @@ start_nginx "
             chatwootai_llm /_cwai/llm model=gpt-4.1-mini;
             chatwootai_chatwoot /_cwai/chatwoot;
             chatwootai_confidence answer=1.01;
+            chatwootai_cache_ttl 0;     # every message to the model
         }
         location /_cwai/ {
             internal;
