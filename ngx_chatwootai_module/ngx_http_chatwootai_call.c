@@ -248,7 +248,9 @@ ngx_http_cwai_call_body(ngx_http_request_t *sr, ngx_http_cwai_call_t *call,
                     if (p == NULL) {
                         return NGX_ERROR;
                     }
-                    ngx_memcpy(p, call->response.data, call->response.len);
+                    if (call->response.len) {
+                        ngx_memcpy(p, call->response.data, call->response.len);
+                    }
                     call->response.data = p;
                     call->capacity = size;
                 }

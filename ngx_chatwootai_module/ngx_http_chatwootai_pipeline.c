@@ -493,7 +493,7 @@ ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call)
 
     ngx_memzero(&resp, sizeof(resp));
     resp.status = (int) call->status;
-    resp.body = (const char *) call->response.data;
+    resp.body = call->response.data ? (const char *) call->response.data : "";
     resp.len = call->response.len;
     resp.complete = call->complete;
     resp.now = (int64_t) ngx_time();

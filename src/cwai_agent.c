@@ -641,10 +641,6 @@ cwai_need_score(const cwai_bot_t *b, int p, const uint64_t *h, const float *w, s
         for (j = 0; j < k->nwords; j++) {
             if (k->words[j].h == h[i]) {
                 sc += w[i] * k->words[j].w;
-#ifdef CWAI_DEBUG_ROUTER
-                fprintf(stderr, "  need %s word#%zu w=%.2f idf=%.2f\n", b->d->products[p].sku, i, w[i],
-                        k->words[j].w);
-#endif
                 break;
             }
         }
@@ -1790,6 +1786,7 @@ prepare_history(cwai_ctx_t *c)
     int                        prods[16], n, k, last_customer = -1;
 
     memset(&h, 0, sizeof(h));
+    c->hist_first = first;
     for (i = first; i < in->nhistory; i++) {
         const cwai_turn_t  *tu = &in->history[i];
 
@@ -1839,6 +1836,7 @@ prepare_history(cwai_ctx_t *c)
                 if (!sub.prod[k].context) {
                     cart_add(c, sub.prod[k].idx);
                     c->focus = sub.prod[k].idx;
+                    c->hist_named |= 1u << (i - first);
                 }
             }
             sched_from(c, &h, 1);

@@ -48,7 +48,8 @@ typedef struct {
     uint16_t   ntags;
     unsigned   skin;            /* SK_* */
     nkey_t    *words;           /* products: content stems of name, tags and
-                                 * description, w = IDF over the catalogue */
+                                 * description, w = IDF over the catalogue
+                                 * (halved for words of the description only) */
     uint16_t   nwords;
 } namekey_t;
 
@@ -143,6 +144,9 @@ typedef struct {
     int                        cart[CWAI_CART_MAX];
     int                        ncart;
     int                        focus;          /* last product of the history, -1 */
+    size_t                     hist_first;     /* first history turn read */
+    uint32_t                   hist_named;     /* bit i - hist_first: customer turn i
+                                                * named a product */
     sched_t                    sched;          /* history + message */
     int                        sched_hist_svc; /* service before this message */
     cwai_place_t               hplace;

@@ -988,8 +988,9 @@ say_items(comp_t *k, const items_t *it, int64_t total, int force)
 
 /* "os 3" when the conversation quoted fewer products: the ones that
  * answer an earlier request of the customer complete the count (the line
- * she asked about), best first. A request counts only when the products
- * already quoted are among its answers. */
+ * she asked about), best first. A request counts only when it asked for a
+ * kind of product (not one by name) and the products already quoted are
+ * among its answers. */
 static void
 complete_items(comp_t *k, items_t *it, int want)
 {
@@ -997,7 +998,7 @@ complete_items(comp_t *k, items_t *it, int want)
     const cwai_agent_input_t  *in = c->in;
     size_t                     h, seen = 0;
 
-    for (h = in->nhistory; h-- > 0 && seen < 4 && it->n < want; ) {
+    for (h = in->nhistory; h-- > c->hist_first && seen < 4 && it->n < want; ) {
         const cwai_turn_t  *tu = &in->history[h];
         ptext_t             m, syn;
         cwai_hit_t          ph[8];
@@ -1010,6 +1011,9 @@ complete_items(comp_t *k, items_t *it, int want)
             continue;
         }
         seen++;
+        if ((c->hist_named >> (h - c->hist_first)) & 1) {
+            continue;
+        }
         memset(&m, 0, sizeof(m));
         memset(&syn, 0, sizeof(syn));
         memset(&add, 0, sizeof(add));

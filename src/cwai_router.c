@@ -456,16 +456,6 @@ cwai_router_route(cwai_ctx_t *c)
         best = 0;
     }
 #ifdef CWAI_DEBUG_ROUTER
-    if (c->nkh) {
-        fprintf(stderr, "router: kh0 %s %.3f nph=%zu ph0=%.3f generic=%d\n",
-                cwai_index_doc(b->kix, c->kh[0].doc)->id, c->kh[0].score, c->nph,
-                c->nph ? c->ph[0].score : 0.0f, c->prod_generic);
-    }
-    for (i = 0; i < ni; i++) {
-        if (is[i] > 0.2f) {
-            fprintf(stderr, "router: intent %s %.3f (knn %.3f kw %.3f)\n", d->intents[i].id, is[i], knn[i], kws[i]);
-        }
-    }
     fprintf(stderr, "router: sales %.3f support %.3f sched %.3f handoff %.3f small %.3f\n",
             A[0], A[1], A[2], A[3], A[4]);
 #endif

@@ -3,7 +3,7 @@
 # (t/lib/Cwai/Fake/Preset) and posted to Chatwoot — or handed off.
 use utf8;
 use lib 't/lib';
-use Test::Nginx::Socket;
+use Test::Nginx::Socket 'no_plan';
 use Cwai::Fake;
 use Cwai::Chatwoot;
 use Cwd ();
@@ -79,6 +79,8 @@ _EOC_
         proxy_set_header Api-Access-Token bot-token;
     }
     location = /status { chatwootai_status; }
+    # lets a block wait between two requests (the fake answers late)
+    location = /sleep { proxy_pass http://127.0.0.1:\$TEST_NGINX_FAKE_CHATWOOT_PORT/sleep; }
 _EOC_
     my $fake = $block->fake // '';
     my $has_qdrant = ref $fake eq 'HASH' ? exists $fake->{qdrant} : $fake =~ /qdrant/;
@@ -130,6 +132,7 @@ odoo
 chatwoot
 --- request eval
 "POST /hook\n$::PRICE"
+--- wait: 1
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -155,6 +158,7 @@ odoo
 chatwoot
 --- request eval
 "POST /hook\n$::ORDER"
+--- wait: 1
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -178,6 +182,7 @@ odoo
 chatwoot
 --- request eval
 "POST /hook\n$::INJECT"
+--- wait: 1
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -222,6 +227,7 @@ odoo
 chatwoot
 --- request eval
 "POST /hook\n$::BOOK"
+--- wait: 1
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -242,6 +248,7 @@ sub {
 --- request eval
 "POST /hook\n$::SHIPPING"
 --- fake_wait: 6
+--- wait: 3
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -262,6 +269,7 @@ sub {
 --- request eval
 "POST /hook\n" . ::msg('blorp fizz quux', 1008)
 --- fake_wait: 8
+--- wait: 5
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -355,6 +363,7 @@ chatwootai_embeddings /_cwai/openai model=text-embedding-3-small dimensions=8;
 chatwootai_vector /_cwai/qdrant collection=belapele threshold=0.05 limit=3;
 --- request eval
 "POST /hook\n$::RULES1"
+--- wait: 1
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -383,6 +392,7 @@ chatwootai_vector /_cwai/qdrant collection=belapele;
 --- request eval
 "POST /hook\n$::RULES1"
 --- fake_wait: 6
+--- wait: 4
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -430,6 +440,7 @@ chatwoot
 --- request eval
 "POST /hook\n$::PRICE"
 --- fake_wait: 5
+--- wait: 3
 --- fake_requests eval
 sub {
     my ($reqs) = @_;
@@ -445,10 +456,9 @@ connect() failed (111: Connection refused)
 
 
 === TEST 16: the same single-turn question again costs no tokens (final answer cache)
---- fake
-openai
-odoo
-chatwoot
+--- fake eval
+{ openai => {}, odoo => {},
+  chatwoot => { routes => { 'GET /sleep' => { delay => 1000, body => 'ok' } } } }
 --- http_config
     chatwootai_zone cwai 4m;
     chatwootai_domain cosmetics $TEST_NGINX_CWAI_ROOT/domains/cosmetics.yaml;
@@ -456,7 +466,7 @@ chatwoot
 --- webhook_extra
 access_log logs/cwai.log cwai;
 --- request eval
-["POST /hook\n$::RULES1", "POST /hook\n$::RULES2"]
+["POST /hook\n$::RULES1", "GET /sleep", "POST /hook\n$::RULES2"]
 --- wait: 0.5
 --- fake_requests eval
 sub {

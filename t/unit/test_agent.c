@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #define UNIT_MIN_FACTS          58      /* of 75; the other 17 need order or loyalty data */
+#define UNIT_MIN_FACTS_OWN      58      /* the agent's own replies as the history */
 #define UNIT_MIN_FACTS_PROFILE  64      /* with the loyalty profile; 11 need order data */
 
 static cwai_domain_t *
@@ -292,7 +293,7 @@ START_TEST(conversations_accuracy)
     cwai_bot_t     *b;
     json_t         *convs = load_json("fixtures/store/conversations.json");
     json_t         *customers = load_json("fixtures/store/customers.json");
-    eval_t          ev, ho, own, prof;
+    eval_t          ev, ho, own, prof, pg;
     const char     *v = getenv("CWAI_AGENT_VERBOSE");
     int             vb = v ? atoi(v) : 0;
 
@@ -304,27 +305,34 @@ START_TEST(conversations_accuracy)
      * (it includes these very turns); 2: held out (examples equal to the
      * message or one of its bubbles are ignored); 3: held out, with the
      * agent's own replies as the assistant turns; 4: held out, with the
-     * customer's loyalty profile as the ERP would give it */
+     * customer's loyalty profile as the ERP would give it; 5: the agent's
+     * own replies, examples as the domain has them (what the playground
+     * does: t/011-playground-conversations.t) */
     run_all(b, convs, 0, 0, NULL, vb == 1, &ev);
     run_all(b, convs, CWAI_AGENT_HOLDOUT, 0, NULL, vb == 2, &ho);
     run_all(b, convs, CWAI_AGENT_HOLDOUT, 1, NULL, vb == 3, &own);
     run_all(b, convs, CWAI_AGENT_HOLDOUT, 0, customers, vb == 4, &prof);
+    run_all(b, convs, 0, 1, NULL, vb == 5, &pg);
     printf("agent: routing %d/%d = %.1f%%; held-out %d/%d = %.1f%%; held-out + own replies %.1f%%;"
            " held-out + profile %.1f%%\n",
            ev.routed_ok, ev.turns, 100.0 * ev.routed_ok / ev.turns,
            ho.routed_ok, ho.turns, 100.0 * ho.routed_ok / ho.turns,
            100.0 * own.routed_ok / own.turns, 100.0 * prof.routed_ok / prof.turns);
-    printf("agent: expected facts %d/%d; held-out %d/%d; own replies %d/%d; with profile %d/%d;"
-           " must_not violations %d; handoffs %d\n",
-           ev.facts_ok, ev.facts, ho.facts_ok, ho.facts, own.facts_ok, own.facts,
-           prof.facts_ok, prof.facts, ev.must_not_bad + own.must_not_bad + prof.must_not_bad,
-           ev.handoffs);
+    printf("agent: expected facts %d/%d; held-out %d/%d; own replies %d/%d (not held out %d/%d);"
+           " with profile %d/%d; must_not violations %d; handoffs %d\n",
+           ev.facts_ok, ev.facts, ho.facts_ok, ho.facts, own.facts_ok, own.facts, pg.facts_ok, pg.facts,
+           prof.facts_ok, prof.facts,
+           ev.must_not_bad + own.must_not_bad + prof.must_not_bad + pg.must_not_bad, ev.handoffs);
     ck_assert_msg(ev.routed_ok * 10 >= ev.turns * 9, "routing accuracy below 90%%");
     ck_assert_msg(ho.routed_ok * 10 >= ho.turns * 9, "held-out routing accuracy below 90%%");
     ck_assert_msg(own.routed_ok * 10 >= own.turns * 9, "own-history routing accuracy below 90%%");
-    ck_assert_int_eq(ev.must_not_bad + ho.must_not_bad + own.must_not_bad + prof.must_not_bad, 0);
+    ck_assert_msg(pg.routed_ok * 10 >= pg.turns * 9, "own-history (not held out) routing accuracy below 90%%");
+    ck_assert_int_eq(ev.must_not_bad + ho.must_not_bad + own.must_not_bad + prof.must_not_bad
+                     + pg.must_not_bad, 0);
     ck_assert_int_ge(ev.facts_ok, UNIT_MIN_FACTS);
     ck_assert_int_ge(ho.facts_ok, UNIT_MIN_FACTS);
+    ck_assert_int_ge(own.facts_ok, UNIT_MIN_FACTS_OWN);
+    ck_assert_int_ge(pg.facts_ok, UNIT_MIN_FACTS_OWN);
     ck_assert_int_ge(prof.facts_ok, UNIT_MIN_FACTS_PROFILE);
     json_decref(convs);
     json_decref(customers);
@@ -575,6 +583,82 @@ START_TEST(customer_profile)
 }
 END_TEST
 
+/* Asks text after a history of alternating customer / assistant (sales)
+ * turns. */
+static void
+ask_after(const char *const *hist, size_t nhist, const char *text, cwai_answer_t *a)
+{
+    cwai_turn_t         h[8];
+    cwai_agent_input_t  in;
+    size_t              i;
+
+    ck_assert_uint_le(nhist, 8);
+    memset(h, 0, sizeof(h));
+    for (i = 0; i < nhist; i++) {
+        h[i].role = i % 2 ? CWAI_ROLE_ASSISTANT : CWAI_ROLE_CUSTOMER;
+        h[i].text = hist[i];
+        h[i].agent = i % 2 ? "sales" : NULL;
+    }
+    memset(&in, 0, sizeof(in));
+    in.text = text;
+    in.channel = "whatsapp";
+    in.now = NOW_MON_10H;
+    in.history = h;
+    in.nhistory = nhist;
+    ck_assert_int_eq(cwai_agent_answer(g_bot, &in, a), 0);
+    ck_assert_ptr_nonnull(a->reply);
+}
+
+START_TEST(recommendations_and_totals)
+{
+    static const char *const hair[] = {
+        "meu cabelo ta caindo mt\noq vcs tem pra isso",
+        "Indico o Shampoo Antiqueda 300ml (BP-SHA-034), por R$ 46,90. Também temos o Condicionador "
+        "Antiqueda 300ml (BP-CON-035), por R$ 48,90."
+    };
+    static const char *const one[] = {
+        "quanto custa o sérum de vitamina c?",
+        "O Sérum Vitamina C 10% 30ml (BP-SER-001) custa R$ 89,90 e está disponível."
+    };
+    static const char *const skin[] = { "tenho pele seca e sensível" , "Oi! Como posso ajudar?" };
+    cwai_answer_t  a;
+
+    /* waterproof make-up: the balm, not the micellar water */
+    ask_after(skin, 2, "e pra tirar maquiagem? uso rimel a prova dagua", &a);
+    ck_assert_str_eq(a.agent, "sales");
+    ck_assert_msg(strstr(a.reply, "Bálsamo Demaquilante") && !strstr(a.reply, "Micelar"), "%s", a.reply);
+    cwai_answer_free(&a);
+
+    /* "o que vocês têm pra X": the products that answer the need */
+    ask("meu cabelo ta caindo mt, oq vcs tem pra isso?", "whatsapp", NOW_MON_10H, &a);
+    ck_assert_msg(strstr(a.reply, "Shampoo Antiqueda") && strstr(a.reply, "Condicionador Antiqueda")
+                  && strstr(a.reply, "Tônico Capilar"), "%s", a.reply);
+    cwai_answer_free(&a);
+
+    /* "os 3" with two quoted: the third product of the request completes it */
+    ask_after(hair, 2, "quanto fica os 3 juntos?", &a);
+    ck_assert_msg(strstr(a.reply, "R$ 185,70") && strstr(a.reply, "Tônico Capilar"), "%s", a.reply);
+    cwai_answer_free(&a);
+
+    /* "os 2" with only one: said, not silently summed */
+    ask_after(one, 2, "quanto fica os 2?", &a);
+    ck_assert_msg(strstr(a.reply, "só 1 produto") && strstr(a.reply, "R$ 89,90"), "%s", a.reply);
+    cwai_answer_free(&a);
+
+    /* instalments: as many as asked, up to the maximum and the minimum instalment */
+    ask_after(one, 2, "parcela em 2 vezes?", &a);
+    ck_assert_msg(strstr(a.reply, "2x") && strstr(a.reply, "R$ 44,95"), "%s", a.reply);
+    cwai_answer_free(&a);
+    ask_after(one, 2, "em 6x da?", &a);
+    ck_assert_msg(strstr(a.reply, "Em 6x a parcela ficaria abaixo do mínimo de R$ 30,00")
+                  && strstr(a.reply, "2x") && strstr(a.reply, "R$ 44,95"), "%s", a.reply);
+    cwai_answer_free(&a);
+    ask_after(one, 2, "e em 10x?", &a);
+    ck_assert_msg(strstr(a.reply, "até 6x"), "%s", a.reply);
+    cwai_answer_free(&a);
+}
+END_TEST
+
 START_TEST(odd_input)
 {
     cwai_agent_input_t  in;
@@ -619,6 +703,7 @@ CWAI_SUITE(agent)
     tcase_add_test(api, clock_and_hours);
     tcase_add_test(api, channel_limits);
     tcase_add_test(api, customer_profile);
+    tcase_add_test(api, recommendations_and_totals);
     tcase_add_test(api, odd_input);
     suite_add_tcase(s, api);
     return s;

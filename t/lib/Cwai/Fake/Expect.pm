@@ -14,16 +14,16 @@ package Cwai::Fake::Expect;
 #       ['>=1', { fake => 'odoo', path => '/json/2/res.partner/search_read',
 #                 json => { domain => [['phone_mobile_search', 'ilike', '87412365']] } }],
 #       [2, 'openai POST /v1/chat/completions'],
-#       { total => 4 },                  # optional: the number of all requests
-#   )
+#       { total => 4, wait => 2 },       # optional: the number of all requests,
+#   )                                    # and how long to wait for them (s)
 #
 # Each rule is [COUNT, MATCHER]: COUNT is a number (exactly), '>=N' or '<=N';
 # MATCHER is what a "--- fake_requests eval" item may be: a "NAME METHOD URI"
 # string, a qr// on that line, or a hash (fake, method, uri, path, query,
 # status, headers, body, json (subset match), check => sub { $_[0] = record }).
-# expect() returns the sub that Cwai::Fake calls; it waits (up to
-# --- fake_wait / TEST_NGINX_TIMEOUT) for the counts to be reached, so
-# requests the module makes after answering the client are seen too.
+# expect() returns the sub that Cwai::Fake calls; it waits (up to "wait", by
+# default TEST_NGINX_TIMEOUT) for the counts to be reached, so requests the
+# module makes after answering the client are seen too.
 
 use strict;
 use warnings;
@@ -114,17 +114,17 @@ sub _describe {
 
 sub expect {
     my @rules = @_;
-    my $total;
+    my ($total, $wait_opt);
     @rules = grep {
-        if (ref $_ eq 'HASH' && exists $_->{total}) { $total = $_->{total}; 0 } else { 1 }
+        if (ref $_ eq 'HASH') { $total = $_->{total}; $wait_opt = $_->{wait}; 0 } else { 1 }
     } @rules;
     for (@rules) {
         die "Cwai::Fake::Expect: a rule is [COUNT, MATCHER]\n" unless ref $_ eq 'ARRAY' && @$_ == 2;
     }
     return sub {
         my ($reqs) = @_;
-        my $wait = 3;
-        if (defined &Test::Nginx::Util::timeout) {
+        my $wait = $wait_opt // 3;
+        if (!defined $wait_opt && defined &Test::Nginx::Util::timeout) {
             my $t = Test::Nginx::Util::timeout();
             $wait = $t if $t;
         }

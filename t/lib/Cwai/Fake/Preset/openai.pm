@@ -618,6 +618,11 @@ sub candidates {
         $y += 2000 if $y < 100;
         $c{date} = sprintf('%04d-%02d-%02d', $y, $2, $1);
     }
+    my %wd = (segunda => 'mon', terca => 'tue', quarta => 'wed', quinta => 'thu', sexta => 'fri',
+              sabado => 'sat', domingo => 'sun', monday => 'mon', tuesday => 'tue', wednesday => 'wed',
+              thursday => 'thu', friday => 'fri', saturday => 'sat', sunday => 'sun');
+    for my $w (split / /, $n) { if ($wd{$w}) { $c{weekday} = $wd{$w}; last } }
+    $c{start} = "$c{date} $c{time}" if defined $c{date} && defined $c{time};
     # service words for a booking: the product words minus time words
     my @sw = grep { norm_text($_) !~ /^(?:\d.*|segunda|terca|quarta|quinta|sexta|sabado|domingo|feira|manha|tarde|noite|semana|proxima|proximo)$/ } @pw;
     $c{service} = join ' ', @sw if @sw;
@@ -631,7 +636,8 @@ my %SYN = (
     reason  => [qw(reason motivo summary note nota why resumo)],
     service => [qw(service service_name servico service_id procedimento)],
     date    => [qw(date day data dia from date_from start_date)],
-    time    => [qw(time hour hora start_time horario start)],
+    start   => [qw(start start_time start_at starts_at datetime date_time inicio when)],
+    time    => [qw(time hour hora horario)],
     slot    => [qw(slot_id slot)],
     topic   => [qw(topic category categoria topico)],
     professional => [qw(professional profissional staff)],
@@ -662,7 +668,7 @@ sub fill_args {
     my %used;
     for my $p (sort keys %$props) {
         my $lp = lc $p;
-        for my $kind (qw(slot code query reason service date time topic professional id)) {
+        for my $kind (qw(slot code query reason service start date time topic professional id)) {
             next unless grep { $_ eq $lp } @{ $SYN{$kind} };
             next unless defined $cand{$kind};
             next if $used{$kind};
@@ -793,7 +799,7 @@ sub decide {
             $call->('available_slots');
         } elsif ($cand->{time} && !$called{book_appointment} && $tools{book_appointment}) {
             my ($slots) = grep { $_->{name} eq 'available_slots' } @done;
-            my $slot = find_slot($slots->{result}, $cand->{time}, $cand->{date});
+            my $slot = find_slot($slots->{result}, $cand->{time}, $cand->{date}, $cand->{weekday});
             $call->('book_appointment', %$slot) if $slot;
         }
     }
@@ -830,8 +836,23 @@ sub decide {
 }
 
 # the slot of an available_slots result at that time (and date)
+my %WDAY = (mon => 1, tue => 2, wed => 3, thu => 4, fri => 5, sat => 6, sun => 0,
+            seg => 1, ter => 2, qua => 3, qui => 4, sex => 5, sab => 6, dom => 0);
+
+sub _wday_of {
+    my ($r, $date) = @_;
+    my $w = $r->{weekday} // $r->{weekday_pt} // $r->{day_of_week};
+    if (defined $w && !ref $w) {
+        my $k = substr(norm_text($w), 0, 3);
+        return $WDAY{$k} if exists $WDAY{$k};
+    }
+    return undef unless defined $date && $date =~ /^(\d{4})-(\d{2})-(\d{2})$/;
+    require Time::Local;
+    return (gmtime(Time::Local::timegm(0, 0, 12, $3, $2 - 1, $1)))[6];
+}
+
 sub find_slot {
-    my ($result, $time, $date) = @_;
+    my ($result, $time, $date, $weekday) = @_;
     my $data = _parse_chars($result);
     my @recs;
     my $walk;
@@ -849,7 +870,12 @@ sub find_slot {
         next unless $start =~ /(?:^|[ T])\Q$time\E(?::00)?$/ || $start eq $time;
         my $rdate = $r->{date} // $r->{day} // ($start =~ /^(\d{4}-\d{2}-\d{2})/ ? $1 : undef);
         next if defined $date && defined $rdate && $rdate ne $date;
+        if (defined $weekday && !defined $date) {
+            my $w = _wday_of($r, $rdate);
+            next if defined $w && $w != $WDAY{$weekday};
+        }
         my %s = (time => $time);
+        $s{start} = $start =~ /^\d{4}-\d{2}-\d{2}/ ? $start : defined $rdate ? "$rdate $start" : $start;
         $s{slot} = $r->{slot_id} // $r->{id} if defined($r->{slot_id} // $r->{id});
         $s{date} = $rdate if defined $rdate;
         $s{service} = $r->{service_id} // $r->{service} // $r->{service_name}
