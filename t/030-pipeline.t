@@ -480,3 +480,27 @@ sub {
     my @lines = <$fh>;
     die "access log: @lines" unless $lines[-1] =~ /^replied HIT 0$/;
 }
+
+
+
+=== TEST 17: hostile model answers (oversized, then reset, then malformed): a handoff, never a crash
+--- fake eval
+{ openai => { options => { script => { chat => ['oversized', 'reset', 'malformed'] } } },
+  odoo => {}, chatwoot => {} }
+--- webhook_extra
+chatwootai_response_buffer 64k;
+--- request eval
+"POST /hook\n" . ::msg('blorp fizz quux', 1009)
+--- wait: 4
+--- fake_requests eval
+sub {
+    my ($reqs) = @_;
+    my @posts = ::bodies($reqs, 'chatwoot', qr{/messages$});
+    die "nothing posted\n" unless @posts;
+    my ($st) = ::bodies($reqs, 'chatwoot', qr{/toggle_status$});
+    die "not handed off\n" unless $st && $st->{status} eq 'open';
+}
+--- error_log
+is larger than 65536 bytes, discarded
+--- no_error_log
+[alert]
