@@ -437,11 +437,7 @@ ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    u_char                            *s, *e;
-    ssize_t                            n;
-    ngx_fd_t                           fd;
-    ngx_str_t                         *value, path, content;
-    ngx_file_info_t                    fi;
+    ngx_str_t                         *value, content;
     ngx_http_complex_value_t         **cvp, *cv;
     ngx_http_compile_complex_value_t   ccv;
 
@@ -454,50 +450,9 @@ ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     content = value[1];
 
     if (content.len > 5 && ngx_strncmp(content.data, "file:", 5) == 0) {
-        path.data = content.data + 5;
-        path.len = content.len - 5;
-        if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "%V: cannot open \"%s\"", &cmd->name, path.data);
-            return NGX_CONF_ERROR;
-        }
-        if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
-            ngx_close_file(fd);
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%V: \"%s\" is not a readable file of at most "
-                               "4096 bytes", &cmd->name, path.data);
-            return NGX_CONF_ERROR;
-        }
-        s = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
-        if (s == NULL) {
-            ngx_close_file(fd);
-            return NGX_CONF_ERROR;
-        }
-        n = ngx_read_fd(fd, s, (size_t) ngx_file_size(&fi));
-        ngx_close_file(fd);
-        if (n < 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "%V: cannot read \"%s\"", &cmd->name, path.data);
-            return NGX_CONF_ERROR;
-        }
-
-        e = s + n;
-        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
-            s++;
-        }
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
-                         || e[-1] == '\n'))
+        if (ngx_http_cwai_conf_secret(cf, &cmd->name, &content, &content)
+            != NGX_CONF_OK)
         {
-            e--;
-        }
-        if (e == s) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%V: \"%s\" is empty", &cmd->name, path.data);
             return NGX_CONF_ERROR;
         }
 
@@ -506,8 +461,7 @@ ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (cv == NULL) {
             return NGX_CONF_ERROR;
         }
-        cv->value.data = s;
-        cv->value.len = e - s;
+        cv->value = content;
         *cvp = cv;
         return NGX_CONF_OK;
     }

@@ -277,6 +277,8 @@ ngx_int_t ngx_http_cwai_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail);
 /* The request body as one contiguous buffer (memory or temp file). */
 ngx_int_t ngx_http_cwai_read_body(ngx_http_request_t *r, ngx_str_t *body);
+char *ngx_http_cwai_conf_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *value, ngx_str_t *out);
 ngx_table_elt_t *ngx_http_cwai_find_header(ngx_http_request_t *r,
     const char *lowcase_name, size_t len);
 

@@ -64,62 +64,6 @@ ngx_http_cwai_parse_double(ngx_str_t *s, double *out)
 }
 
 
-/* Reads a secret given as VALUE or file:PATH (like chatwootai_webhook_secret). */
-static char *
-ngx_http_cwai_secret_value(ngx_conf_t *cf, ngx_str_t *v, char **out)
-{
-    u_char           *s, *e;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t         path;
-    ngx_file_info_t   fi;
-
-    if (v->len <= 5 || ngx_strncmp(v->data, "file:", 5) != 0) {
-        *out = ngx_http_cwai_cstr(cf, v);
-        return *out ? NGX_CONF_OK : NGX_CONF_ERROR;
-    }
-
-    path.data = v->data + 5;
-    path.len = v->len - 5;
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "cannot open \"%s\"",
-                           path.data);
-        return NGX_CONF_ERROR;
-    }
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
-        ngx_close_file(fd);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is not a file of at "
-                           "most 4096 bytes", path.data);
-        return NGX_CONF_ERROR;
-    }
-    s = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
-    if (s == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-    n = ngx_read_fd(fd, s, (size_t) ngx_file_size(&fi));
-    ngx_close_file(fd);
-    if (n < 0) {
-        return NGX_CONF_ERROR;
-    }
-    e = s + n;
-    while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ')) {
-        e--;
-    }
-    *e = '\0';
-    if (e == s) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is empty", path.data);
-        return NGX_CONF_ERROR;
-    }
-    *out = (char *) s;
-    return NGX_CONF_OK;
-}
-
-
 char *
 ngx_http_cwai_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -252,11 +196,12 @@ ngx_http_cwai_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 }
                 pc->erp.uid = n;
             } else if (KEY("key")) {
-                if (ngx_http_cwai_secret_value(cf, &val, (char **) &pc->erp.api_key)
+                if (ngx_http_cwai_conf_secret(cf, &cmd->name, &val, &val)
                     != NGX_CONF_OK)
                 {
                     return NGX_CONF_ERROR;
                 }
+                pc->erp.api_key = ngx_http_cwai_cstr(cf, &val);
             } else {
                 goto invalid;
             }

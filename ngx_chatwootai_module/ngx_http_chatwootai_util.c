@@ -142,3 +142,77 @@ ngx_http_cwai_find_header(ngx_http_request_t *r, const char *lowcase_name,
         }
     }
 }
+
+
+/*
+ * A secret given as file:PATH (relative to the configuration directory, at
+ * most 4096 bytes, surrounding whitespace dropped), read when nginx reads
+ * its configuration so that "nginx -t" fails on a missing or empty file.
+ * Other values are returned as they are. The value is never logged.
+ */
+char *
+ngx_http_cwai_conf_secret(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *value,
+    ngx_str_t *out)
+{
+    u_char           *s, *e;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t         path;
+    ngx_file_info_t   fi;
+
+    if (value->len <= 5 || ngx_strncmp(value->data, "file:", 5) != 0) {
+        *out = *value;
+        return NGX_CONF_OK;
+    }
+
+    path.data = value->data + 5;
+    path.len = value->len - 5;
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "%V: cannot open \"%s\"", name, path.data);
+        return NGX_CONF_ERROR;
+    }
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
+        ngx_close_file(fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V: \"%s\" is not a readable file of at most "
+                           "4096 bytes", name, path.data);
+        return NGX_CONF_ERROR;
+    }
+    s = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (s == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+    n = ngx_read_fd(fd, s, (size_t) ngx_file_size(&fi));
+    ngx_close_file(fd);
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "%V: cannot read \"%s\"", name, path.data);
+        return NGX_CONF_ERROR;
+    }
+
+    e = s + n;
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+        s++;
+    }
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                     || e[-1] == '\n'))
+    {
+        e--;
+    }
+    if (e == s) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: \"%s\" is empty", name,
+                           path.data);
+        return NGX_CONF_ERROR;
+    }
+    *e = '\0';
+    out->data = s;
+    out->len = e - s;
+    return NGX_CONF_OK;
+}
