@@ -4,6 +4,7 @@
 #include "cwai_text.h"
 #include "cwai_tools.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,28 @@ dupn(const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
+}
+
+/* Appends to a bounded text; what does not fit is cut. */
+static void
+addf(char *s, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+addf(char *s, size_t cap, size_t *len, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    if (*len + 1 >= cap) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(s + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        *len += (size_t) n < cap - *len ? (size_t) n : cap - *len - 1;
+    }
 }
 
 static char *
@@ -491,14 +514,12 @@ system_prompt(const cwai_pipeline_t *p)
     const cwai_persona_t *pe = &d->persona;
     size_t                cap = 8192, len = 0, i;
     char                 *s = malloc(cap);
-    int                   n;
 
     if (s == NULL) {
         return NULL;
     }
-#define ADD(...)  do { n = snprintf(s + len, cap - len, __VA_ARGS__); \
-                       if (n > 0) len += ((size_t) n < cap - len) ? (size_t) n : cap - len - 1; \
-                  } while (0)
+    s[0] = '\0';
+#define ADD(...)  addf(s, cap, &len, __VA_ARGS__)
 
     ADD("You are %s, %s of %s. Answer in the customer's language (default %s), "
         "briefly, for the %s channel.\n",
@@ -534,7 +555,6 @@ builtin_context(cwai_pipeline_t *p)
     const cwai_domain_t  *d = p->in.domain;
     size_t                cap = 6144, len = 0, i;
     char                 *s;
-    int                   n;
 
     if (!p->emb_ok) {
         return;
@@ -551,20 +571,16 @@ builtin_context(cwai_pipeline_t *p)
         const cwai_product_t *pr = (r || f) ? NULL : cwai_domain_product(d, id);
         const cwai_service_t *sv = (r || f || pr) ? NULL : cwai_domain_service(d, id);
 
-        n = 0;
         if (r) {
-            n = snprintf(s + len, cap - len, "[%s] %s: %s\n", r->id,
-                         r->title ? r->title : "", r->text ? r->text : "");
+            addf(s, cap, &len, "[%s] %s: %s\n", r->id, r->title ? r->title : "",
+                 r->text ? r->text : "");
         } else if (f) {
-            n = snprintf(s + len, cap - len, "[%s] Q: %s A: %s\n", f->id,
-                         f->question ? f->question : "", f->answer ? f->answer : "");
+            addf(s, cap, &len, "[%s] Q: %s A: %s\n", f->id,
+                 f->question ? f->question : "", f->answer ? f->answer : "");
         } else if (pr) {
-            n = snprintf(s + len, cap - len, "[%s] product %s\n", id, pr->name);
+            addf(s, cap, &len, "[%s] product %s\n", id, pr->name);
         } else if (sv) {
-            n = snprintf(s + len, cap - len, "[%s] service %s\n", id, sv->name);
-        }
-        if (n > 0) {
-            len += (size_t) n < cap - len ? (size_t) n : cap - len - 1;
+            addf(s, cap, &len, "[%s] service %s\n", id, sv->name);
         }
     }
     free(p->context);
@@ -890,7 +906,6 @@ on_retrieve(cwai_pipeline_t *p, const cwai_http_resp_t *resp, cwai_step_t *step)
     cwai_qdrant_result_t  qr;
     size_t                cap = 6144, len = 0, i;
     char                 *s;
-    int                   n;
 
     if (cwai_qdrant_parse_query(resp, NULL, &qr, &e) != 0) {
         return -2 - (int) e.cls;
@@ -903,13 +918,9 @@ on_retrieve(cwai_pipeline_t *p, const cwai_http_resp_t *resp, cwai_step_t *step)
     s[0] = '\0';
     for (i = 0; i < qr.n && len + 1 < cap; i++) {
         const cwai_qdrant_point_t *pt = &qr.points[i];
-        n = snprintf(s + len, cap - len, "[%s] %s%s%s\n",
-                     pt->source_id ? pt->source_id : pt->id,
-                     pt->title ? pt->title : "", pt->title ? ": " : "",
-                     pt->text ? pt->text : "");
-        if (n > 0) {
-            len += (size_t) n < cap - len ? (size_t) n : cap - len - 1;
-        }
+        addf(s, cap, &len, "[%s] %s%s%s\n",
+             pt->source_id ? pt->source_id : pt->id, pt->title ? pt->title : "",
+             pt->title ? ": " : "", pt->text ? pt->text : "");
     }
     cwai_qdrant_result_free(&qr);
     free(p->context);
