@@ -103,7 +103,10 @@ run: deps build
 stop:
 	@./scripts/run.sh stop
 
-bench: deps build $(BUILD)/bench-agent
+$(BUILD)/bench-pipeline: bench/bench_pipeline.c $(CORE_HDRS) $(BUILD)/libcwai.a
+	$(CC) $(CORE_CFLAGS) -Isrc bench/bench_pipeline.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
+
+bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline
 	@./bench/run.sh
 
 clean:

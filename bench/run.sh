@@ -31,6 +31,12 @@ else
     echo "   (build/bench-agent not built)"
 fi
 
+echo
+echo "== 1b. the core's share of a message (no nginx): parse, agent, chat and reply requests"
+if [ -x build/bench-pipeline ]; then
+    build/bench-pipeline -n 2000
+fi
+
 python3 -c 'import json; print(json.dumps(json.load(open("t/fixtures/chatwoot/message_created_incoming_whatsapp.json")), ensure_ascii=False, separators=(",", ":")), end="")' > "$B/body.json"
 cp t/fixtures/chatwoot/message_created_incoming_whatsapp.wire.json "$B/signed.json"
 
