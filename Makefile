@@ -106,7 +106,10 @@ stop:
 $(BUILD)/bench-pipeline: bench/bench_pipeline.c $(CORE_HDRS) $(BUILD)/libcwai.a
 	$(CC) $(CORE_CFLAGS) -Isrc bench/bench_pipeline.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
 
-bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline
+$(BUILD)/webhook-load: bench/webhook_load.c
+	$(CC) -O2 -W -Wall -Werror $< -o $@
+
+bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load
 	@./bench/run.sh
 
 clean:

@@ -86,7 +86,7 @@ WORKERS=2
 python3 bench/fake_upstreams.py "$FAKE_PORT" 300 5 t/fixtures &
 FAKE_PID=$!
 sleep 0.5
-start_nginx "
+PIPELINE_CONF="
     chatwootai_domain cosmetics $root/domains/cosmetics.yaml;
     upstream fake { server 127.0.0.1:$FAKE_PORT; keepalive 1024; }
     server {
@@ -109,9 +109,37 @@ start_nginx "
         }
         location = /status { chatwootai_status; }
     }"
+start_nginx "$PIPELINE_CONF"
 W=$(workers)
+
+# open loop first: requests start at fixed rates on new connections (as
+# Chatwoot sends them); the ack latency of each, how many answers are in
+# flight (rate x ~305 ms) and the workers' private memory then, each rate on
+# a fresh nginx so that memory and counters start from zero
+if [ -x build/webhook-load ]; then
+    build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" 200 1 > /dev/null  # warm-up
+    for RATE in ${BENCH_RATES:-500 1000 2000 3300}; do
+        stop_nginx; start_nginx "$PIPELINE_CONF"; W=$(workers); r0=$(rss_kb "$W")
+        build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" "$RATE" 5 > "$B/load.txt" &
+        LP=$!
+        sleep 3
+        r1=$(rss_kb "$W")
+        inflight=$(curl -s -m 2 "http://127.0.0.1:$PORT/status?format=json" | python3 -c '
+import json,sys
+try:
+    z=json.load(sys.stdin)["zones"]["cwai"]; print(z["outcomes"]["accepted"] - sum(z["messages"].values()))
+except Exception: print(0)')
+        wait $LP
+        echo "   open loop: $(cat "$B/load.txt")"
+        python3 -c "import sys; r0,r1,n=map(int,sys.argv[1:]); print('      in flight at 3 s: %d; workers private memory %d kB -> %d kB = %.1f kB per in-flight conversation' % (n, r0, r1, (r1-r0)/max(n,1)))" "$r0" "$r1" "$inflight"
+    done
+    stop_nginx; start_nginx "$PIPELINE_CONF"; W=$(workers)
+fi
+
 rss0=$(rss_kb "$W"); cpu0=$(cpu_ticks "$W")
+curl -s "http://127.0.0.1:$PORT/status?format=json" > "$B/status3-before.json"
 CONNS=${BENCH_CONNECTIONS:-1000}
+echo "   closed loop (wrk, $CONNS connections):"
 CWAI_BODY=$B/body.json wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/unique.lua "http://127.0.0.1:$PORT" > "$B/wrk3.txt" &
 WRK=$!
 sleep $((DUR / 2))
@@ -123,11 +151,18 @@ wait $WRK
 sleep 1.5    # the last chains end
 cpu1=$(cpu_ticks "$W"); rss1=$(rss_kb "$W")
 curl -s "http://127.0.0.1:$PORT/status?format=json" > "$B/status3.json"
-python3 - "$B/status3.json" "$B/wrk3.txt" "$rss0" "$peak_rss" "$rss1" "$inflight" "$cpu0" "$cpu1" "$DUR" <<'PY'
+python3 - "$B/status3.json" "$B/wrk3.txt" "$rss0" "$peak_rss" "$rss1" "$inflight" "$cpu0" "$cpu1" "$DUR" "$B/status3-before.json" <<'PY'
 import json, sys, re, os
 st = json.load(open(sys.argv[1]))["zones"]["cwai"]
+b4 = json.load(open(sys.argv[10]))["zones"]["cwai"]
+# this run only: counters minus the open-loop runs before it
+st["outcomes"]["accepted"] -= b4["outcomes"]["accepted"]
+for k in st["messages"]: st["messages"][k] -= b4["messages"][k]
+for u in st["upstreams"]:
+    for k in ("requests", "errors"): st["upstreams"][u][k] -= b4["upstreams"][u][k]
 wrk = open(sys.argv[2]).read()
 rss0, peak, rss1, inflight, cpu0, cpu1, dur = map(int, sys.argv[3:10])
+inflight -= b4["outcomes"]["accepted"] - sum(b4["messages"].values())
 hz = os.sysconf("SC_CLK_TCK")
 acc = st["outcomes"]["accepted"]; msgs = st["messages"]
 done = sum(msgs.values())
