@@ -87,8 +87,69 @@ ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role, const char *text,
         json_object_set_new(t, "a", json_string(agent));
     }
     if (t != NULL) {
+        /* new since the load: memory_store() appends it to Redis too */
+        json_object_set_new(t, "_new", json_true());
         json_array_append_new(turns, t);
     }
+}
+
+
+/*
+ * Redis (L2) keeps a conversation as a list that every instance appends
+ * its new turns to ("mem:" keys only; the playground's stay in the zone).
+ */
+static void
+ngx_http_cwai_memory_push_new(ngx_http_request_t *r, ngx_str_t *key,
+    json_t *turns, ngx_msec_t ttl)
+{
+    char       *s;
+    size_t      i, n;
+    json_t     *t;
+    ngx_uint_t  l2;
+    ngx_str_t   items[NGX_HTTP_CWAI_MAX_TURNS];
+
+    l2 = key->len > 4 && ngx_strncmp(key->data, "mem:", 4) == 0;
+    n = 0;
+    json_array_foreach(turns, i, t) {
+        if (json_object_get(t, "_new") == NULL) {
+            continue;
+        }
+        json_object_del(t, "_new");
+        if (!l2 || n == NGX_HTTP_CWAI_MAX_TURNS) {
+            continue;
+        }
+        s = json_dumps(t, JSON_COMPACT);
+        if (s == NULL) {
+            continue;
+        }
+        items[n].len = ngx_strlen(s);
+        items[n].data = ngx_pnalloc(r->pool, items[n].len);
+        if (items[n].data != NULL) {
+            ngx_memcpy(items[n].data, s, items[n].len);
+            n++;
+        }
+        free(s);
+    }
+    ngx_http_cwai_l2_memory_push(key, items, n, ttl);
+}
+
+
+/* Before the pipeline: the conversation as every instance saw it, from
+ * Redis (L2) into the zone. NGX_AGAIN: handler(r, data) follows;
+ * otherwise go on with what the zone has. */
+ngx_int_t
+ngx_http_cwai_memory_fetch(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_http_cwai_l2_done_pt handler, void *data)
+{
+    u_char                     kbuf[64];
+    ngx_str_t                  key;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    key.data = kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "mem", ctx);
+    return ngx_http_cwai_l2_memory_fetch(r, &key, lcf->zone, lcf->history_ttl,
+                                         handler, data);
 }
 
 
@@ -104,6 +165,7 @@ ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key, json_t *turns)
     while (json_array_size(turns) > NGX_HTTP_CWAI_MAX_TURNS) {
         json_array_remove(turns, 0);
     }
+    ngx_http_cwai_memory_push_new(r, key, turns, lcf->history_ttl);
     s = json_dumps(turns, JSON_COMPACT);
     if (s == NULL) {
         return;

@@ -192,6 +192,21 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       offsetof(ngx_http_cwai_loc_conf_t, owner_ttl),
       NULL },
 
+    /* Redis as L2 (ngx_http_chatwootai_redis.c) */
+    { ngx_string("chatwootai_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_cwai_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chatwootai_l2_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_cwai_l2_ttl_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chatwootai_bot_statuses"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_cwai_statuses,
@@ -225,10 +240,10 @@ ngx_module_t  ngx_http_chatwootai_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_cwai_redis_init_process,      /* init process: Redis connection */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_cwai_redis_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };

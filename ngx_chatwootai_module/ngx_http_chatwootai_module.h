@@ -109,6 +109,87 @@ void ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z,
     ngx_http_cwai_zone_usage_t *u);
 
 
+/* ---- Redis: the L2 behind the zone (ngx_http_chatwootai_redis.c) -------- */
+
+struct redisReply;
+typedef struct ngx_http_cwai_redis_conf_s  ngx_http_cwai_redis_conf_t;
+
+/* what a command's handler gets */
+#define NGX_HTTP_CWAI_REDIS_REPLY    0  /* a reply of any type (errors too) */
+#define NGX_HTTP_CWAI_REDIS_ERROR    1  /* the connection ended first; NULL */
+#define NGX_HTTP_CWAI_REDIS_TIMEOUT  2  /* no reply within timeout=; NULL */
+
+/* The reply is valid during the call only. */
+typedef void (*ngx_http_cwai_redis_pt)(void *data, ngx_int_t rc,
+    struct redisReply *reply);
+
+char *ngx_http_cwai_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cwai_l2_ttl_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cwai_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_cwai_redis_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_cwai_redis_configured(void);
+/* this worker's connection is up (a command would be sent now) */
+ngx_uint_t ngx_http_cwai_redis_up(void);
+
+/*
+ * Sends a command (argv form) on this worker's connection.
+ *   NGX_OK        sent: handler (may be NULL) is called exactly once, later
+ *                 — never from within this call — unless pool (may be NULL)
+ *                 is destroyed first: then it is never called;
+ *   NGX_DECLINED  Redis is not up: nothing sent, handler never called (use
+ *                 the zone alone);
+ *   NGX_ERROR     out of memory.
+ * Every command has the timer of chatwootai_redis timeout=; on expiry the
+ * handler gets NGX_HTTP_CWAI_REDIS_TIMEOUT and the connection is reopened.
+ */
+ngx_int_t ngx_http_cwai_redis_command(ngx_pool_t *pool,
+    ngx_http_cwai_redis_pt handler, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+/* The same, holding the main request until the handler has run (then
+ * ngx_http_finalize_request(r, NGX_DONE) and its posted requests run). */
+ngx_int_t ngx_http_cwai_redis_request(ngx_http_request_t *r,
+    ngx_http_cwai_redis_pt handler, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+
+/* the L2 (kinds of chatwootai_l2_total) */
+#define NGX_HTTP_CWAI_L2_CACHE   0
+#define NGX_HTTP_CWAI_L2_MEMORY  1
+#define NGX_HTTP_CWAI_L2_DEDUPE  2
+#define NGX_HTTP_CWAI_L2__KINDS  3
+
+/* value: the L2's (NUL-terminated, in r->pool, already copied to the zone),
+ * or NULL on a miss or when Redis failed */
+typedef void (*ngx_http_cwai_l2_get_pt)(ngx_http_request_t *r, void *data,
+    ngx_str_t *value);
+/* dup: index of the first key Redis already had, or -1 (new, or Redis
+ * could not tell: the zone's decision stands) */
+typedef void (*ngx_http_cwai_l2_dedupe_pt)(ngx_http_request_t *r,
+    ngx_int_t dup);
+typedef void (*ngx_http_cwai_l2_done_pt)(ngx_http_request_t *r, void *data);
+
+/* Each returns NGX_AGAIN when Redis was asked (the handler follows, the
+ * request is held meanwhile) or NGX_DECLINED when it is not there or not
+ * up (go on with the zone alone). */
+ngx_int_t ngx_http_cwai_l2_get(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_str_t *key, ngx_http_cwai_zone_t *zone, ngx_msec_t l1_ttl,
+    ngx_http_cwai_l2_get_pt handler, void *data);
+ngx_int_t ngx_http_cwai_l2_dedupe(ngx_http_request_t *r, ngx_str_t *keys,
+    ngx_uint_t n, ngx_msec_t l1_ttl, ngx_http_cwai_l2_dedupe_pt handler);
+ngx_int_t ngx_http_cwai_l2_memory_fetch(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_cwai_zone_t *zone, ngx_msec_t l1_ttl,
+    ngx_http_cwai_l2_done_pt handler, void *data);
+/* Fire and forget (the zone has the value already). */
+void ngx_http_cwai_l2_set(ngx_str_t *key, ngx_str_t *value, ngx_msec_t l1_ttl);
+void ngx_http_cwai_l2_memory_push(ngx_str_t *key, ngx_str_t *turns,
+    ngx_uint_t n, ngx_msec_t l1_ttl);
+
+/* for chatwootai_status; NGX_DECLINED / NULL without chatwootai_redis */
+ngx_int_t ngx_http_cwai_redis_metrics(ngx_pool_t *pool, ngx_str_t *text);
+json_t *ngx_http_cwai_redis_metrics_json(void);
+
+
 /* ---- configuration ----------------------------------------------------- */
 
 typedef struct {
@@ -120,6 +201,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                 zones;          /* ngx_http_cwai_zone_t * */
     ngx_array_t                 domains;        /* ngx_http_cwai_domain_t */
+    ngx_http_cwai_redis_conf_t *redis;          /* chatwootai_redis, or NULL */
 } ngx_http_cwai_main_conf_t;
 
 #define NGX_HTTP_CWAI_AUTH_SIGNATURE  1
@@ -240,6 +322,8 @@ void ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role,
     const char *text, size_t len, const char *agent);
 void ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key,
     json_t *turns);
+ngx_int_t ngx_http_cwai_memory_fetch(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_l2_done_pt handler, void *data);
 
 
 /* ---- handlers and helpers ---------------------------------------------- */

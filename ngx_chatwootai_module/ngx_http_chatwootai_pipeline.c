@@ -20,11 +20,15 @@ typedef struct {
     time_t                      started_sec;
     u_char                      mem_key[64];
     size_t                      mem_key_len;
+    cwai_step_t                 l2_step;    /* waiting for Redis (L2) */
+    unsigned                    l2_missed:1;
 } ngx_http_cwai_job_t;
 
 
 static void ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step);
 static void ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call);
+static ngx_int_t ngx_http_cwai_job_l2(ngx_http_cwai_job_t *job,
+    cwai_step_t *step, ngx_str_t *key, ngx_msec_t ttl);
 
 
 static void
@@ -216,6 +220,7 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
         val.data = (u_char *) step->reply;
         val.len = ngx_strlen(step->reply);
         (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val, step->cache_ttl_ms);
+        ngx_http_cwai_l2_set(&key, &val, step->cache_ttl_ms);
     }
 
     if (step->reply != NULL) {
@@ -346,6 +351,13 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
             } else {
                 (void) ngx_atomic_fetch_add(&st->cache[1], 1);
                 job->ctx->cache_misses++;
+                /* L2: Redis (ngx_http_cwai_job_l2_got() goes on) */
+                if (ngx_http_cwai_job_l2(job, step, &key,
+                                         lcf->pipeline.cache_ttl_ms)
+                    == NGX_AGAIN)
+                {
+                    return;
+                }
                 (void) cwai_pipeline_cached(job->p, NULL, step);
             }
             continue;
@@ -375,7 +387,7 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
             continue;
         }
 
-        if (req->cache_key != NULL) {
+        if (req->cache_key != NULL && !job->l2_missed) {
             key.data = (u_char *) req->cache_key;
             key.len = ngx_strlen(req->cache_key);
             if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &cached, NULL)
@@ -394,7 +406,16 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
             }
             (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[1], 1);
             job->ctx->cache_misses++;
+            /* L2: Redis (ngx_http_cwai_job_l2_got() goes on) */
+            if (ngx_http_cwai_job_l2(job, step, &key,
+                                     req->cache_ttl_ms ? req->cache_ttl_ms
+                                                       : lcf->pipeline.cache_ttl_ms)
+                == NGX_AGAIN)
+            {
+                return;
+            }
         }
+        job->l2_missed = 0;
 
         if (lcf->prefix[req->upstream].len == 0) {
             /* the core only asks for configured upstreams; be safe anyway */
@@ -512,8 +533,65 @@ ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call)
         (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val,
                                       req->cache_ttl_ms ? req->cache_ttl_ms
                                                         : lcf->pipeline.cache_ttl_ms);
+        ngx_http_cwai_l2_set(&key, &val, req->cache_ttl_ms ? req->cache_ttl_ms
+                                         : lcf->pipeline.cache_ttl_ms);
     }
 
     (void) cwai_pipeline_feed(job->p, &resp, &step);
     ngx_http_cwai_job_step(job, &step);
+}
+
+
+/* ---- the L2 (Redis) after an L1 miss ------------------------------------ */
+
+static void
+ngx_http_cwai_job_l2_got(ngx_http_request_t *r, void *data, ngx_str_t *value)
+{
+    cwai_step_t           step;
+    cwai_http_resp_t      resp;
+    ngx_http_cwai_job_t  *job = data;
+
+    if (job->p == NULL) {
+        return;
+    }
+    step = job->l2_step;
+
+    if (value != NULL) {
+        /* the zone missed, Redis had it: a hit for $chatwootai_cache */
+        job->ctx->cache_misses--;
+        job->ctx->cache_hits++;
+    }
+
+    if (step.kind == CWAI_STEP_LOOKUP) {
+        (void) cwai_pipeline_cached(job->p,
+                                    value ? (const char *) value->data : NULL,
+                                    &step);
+    } else if (value != NULL) {
+        ngx_memzero(&resp, sizeof(resp));
+        resp.status = 200;
+        resp.body = (const char *) value->data;
+        resp.len = value->len;
+        resp.complete = 1;
+        resp.now = (int64_t) ngx_time();
+        (void) cwai_pipeline_feed(job->p, &resp, &step);
+    } else {
+        /* the same step again, straight to the origin */
+        job->l2_missed = 1;
+    }
+    ngx_http_cwai_job_step(job, &step);
+}
+
+
+/* NGX_AGAIN: Redis is asked, ngx_http_cwai_job_l2_got() goes on with a
+ * copy of the step; else go on without it. */
+static ngx_int_t
+ngx_http_cwai_job_l2(ngx_http_cwai_job_t *job, cwai_step_t *step,
+    ngx_str_t *key, ngx_msec_t ttl)
+{
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(job->r, ngx_http_chatwootai_module);
+    job->l2_step = *step;
+    return ngx_http_cwai_l2_get(job->r, NGX_HTTP_CWAI_L2_CACHE, key, lcf->zone,
+                                ttl, ngx_http_cwai_job_l2_got, job);
 }

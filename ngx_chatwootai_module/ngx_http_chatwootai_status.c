@@ -173,6 +173,8 @@ static ngx_int_t
 ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
     ngx_http_cwai_zone_t **zones, ngx_uint_t n)
 {
+    u_char                     *p, *q, *last;
+    ngx_str_t                   redis;
     ngx_uint_t                  i, k;
     ngx_buf_t                  *b;
     ngx_int_t                   rc;
@@ -347,6 +349,15 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
             &zones[i]->name, st->expired);
     }
 
+    /* Redis (L2), with chatwootai_redis: lines shorter than printf's buffer */
+    if (ngx_http_cwai_redis_metrics(r->pool, &redis) == NGX_OK) {
+        for (p = redis.data, last = p + redis.len; p < last; p = q + 1) {
+            q = ngx_strlchr(p, last, '\n');
+            q = q ? q : last;
+            ngx_http_cwai_printf(&t, "%*s\n", (size_t) (q - p), p);
+        }
+    }
+
     if (t.failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -460,6 +471,12 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
         }
         json_object_setn_new(zs, (const char *) zones[i]->name.data,
                              zones[i]->name.len, z);
+    }
+
+    /* Redis (L2), with chatwootai_redis */
+    z = ngx_http_cwai_redis_metrics_json();
+    if (z != NULL) {
+        json_object_set_new(doc, "redis", z);
     }
 
     return ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);

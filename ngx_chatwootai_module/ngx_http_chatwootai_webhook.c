@@ -16,6 +16,10 @@
 static void ngx_http_cwai_webhook_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cwai_webhook_process(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx);
+static ngx_int_t ngx_http_cwai_webhook_decide(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, const char *reason);
+static void ngx_http_cwai_webhook_deduped(ngx_http_request_t *r, ngx_int_t dup);
+static void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
 static ngx_int_t ngx_http_cwai_reject(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *detail);
@@ -427,19 +431,23 @@ ngx_http_cwai_taken_over(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 }
 
 
-/* NGX_OK: first time seen; NGX_DECLINED: a duplicate (reason set). */
+/* NGX_OK: first time seen; NGX_DECLINED: a duplicate (reason set);
+ * NGX_AGAIN: new in the zone, Redis is asked (chatwootai_redis) and
+ * ngx_http_cwai_webhook_deduped() goes on. */
 static ngx_int_t
 ngx_http_cwai_dedupe(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     const char **reason)
 {
-    u_char                     kbuf[CWAI_MAX_DELIVERY_ID + 8];
+    u_char                     kbuf[CWAI_MAX_DELIVERY_ID + 8], mbuf[48];
     ngx_int_t                  rc;
-    ngx_str_t                  key, one = ngx_string("1");
+    ngx_str_t                  key, one = ngx_string("1"), keys[2];
+    ngx_uint_t                 n;
     ngx_table_elt_t           *h;
     ngx_http_cwai_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
     key.data = kbuf;
+    n = 0;
 
     /* a retried delivery (Chatwoot retries bots on 429/500) keeps its id */
     h = ngx_http_cwai_find_header(r, "x-chatwoot-delivery", 19);
@@ -450,11 +458,14 @@ ngx_http_cwai_dedupe(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
             *reason = "delivery_id";
             return NGX_DECLINED;
         }
+        keys[n++] = key;
     }
 
     /* the same message through another receiver or a new delivery */
-    key.len = ngx_snprintf(kbuf, sizeof(kbuf), "m:%L:%L", ctx->wh.inbox_id,
-                           ctx->wh.message_id) - kbuf;
+    key.data = mbuf;
+    key.len = ngx_snprintf(mbuf, sizeof(mbuf), "m:%L:%L", ctx->wh.inbox_id,
+                           ctx->wh.message_id) - mbuf;
+    keys[n++] = key;
     rc = ngx_http_cwai_zone_add(lcf->zone, &key, &one, lcf->dedupe_ttl);
     if (rc == NGX_DECLINED) {
         *reason = "message_id";
@@ -467,7 +478,34 @@ ngx_http_cwai_dedupe(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
                       "chatwootai: dedupe entry does not fit in zone \"%V\"",
                       &lcf->zone->name);
     }
-    return NGX_OK;
+
+    /* Redis (L2): SET NX on both keys, shared by every instance; when it
+     * is down or slow the zone's answer stands */
+    return ngx_http_cwai_l2_dedupe(r, keys, n, lcf->dedupe_ttl,
+                                   ngx_http_cwai_webhook_deduped) == NGX_AGAIN
+           ? NGX_AGAIN : NGX_OK;
+}
+
+
+/* Redis answered the dedupe (or timed out): answer the webhook now. */
+static void
+ngx_http_cwai_webhook_deduped(ngx_http_request_t *r, ngx_int_t dup)
+{
+    ngx_table_elt_t      *h;
+    ngx_http_cwai_ctx_t  *ctx;
+    const char           *reason;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
+    /* keys[0] is the delivery id when the request has one */
+    h = ngx_http_cwai_find_header(r, "x-chatwoot-delivery", 19);
+    reason = NULL;
+    if (dup >= 0) {
+        reason = (dup == 0 && h != NULL && h->value.len > 0
+                  && h->value.len <= CWAI_MAX_DELIVERY_ID)
+                 ? "delivery_id" : "message_id";
+    }
+    ngx_http_finalize_request(r, ngx_http_cwai_webhook_decide(r, ctx, reason));
 }
 
 
@@ -481,7 +519,6 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     cwai_verdict_t             v;
     cwai_filter_conf_t         fc;
     ngx_http_cwai_stats_t     *st;
-    ngx_http_cwai_domain_t    *dom;
     ngx_http_cwai_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
@@ -530,7 +567,34 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
                    : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_cwai_dedupe(r, ctx, &reason) == NGX_DECLINED) {
+    rc = ngx_http_cwai_dedupe(r, ctx, &reason);
+    if (rc == NGX_AGAIN) {
+        /* waiting for Redis (at most its timeout): this reference is
+         * dropped by the body handler's NGX_DONE, the response goes out
+         * from ngx_http_cwai_webhook_deduped() */
+        r->main->count++;
+        return NGX_DONE;
+    }
+    return ngx_http_cwai_webhook_decide(r, ctx,
+                                        rc == NGX_DECLINED ? reason : NULL);
+}
+
+
+/* The answer once dedupe is decided: reason is NULL for a new message. */
+static ngx_int_t
+ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    const char *reason)
+{
+    ngx_int_t                  rc;
+    json_t                    *doc;
+    ngx_http_cwai_stats_t     *st;
+    ngx_http_cwai_domain_t    *dom;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    st = &lcf->zone->sh->stats;
+
+    if (reason != NULL) {
         ctx->status = "duplicate";
         ngx_http_cwai_count_outcome(st, NGX_HTTP_CWAI_DUPLICATE, reason);
         doc = json_pack("{s:s, s:s}", "status", "duplicate", "reason", reason);
@@ -579,9 +643,30 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     r->keepalive = 0;
     rc = ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);
 
-    /* the ack is out; the answer runs in the background */
+    /* the ack is out; the answer runs in the background, once the
+     * conversation's memory is in the zone (from Redis when it is up) */
+    if (ngx_http_cwai_memory_fetch(r, ctx, ngx_http_cwai_webhook_run, dom)
+        != NGX_AGAIN)
+    {
+        ngx_http_cwai_webhook_run(r, dom);
+    }
+    return rc;
+}
+
+
+static void
+ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
+{
+    ngx_http_cwai_ctx_t       *ctx;
+    ngx_http_cwai_domain_t    *dom = data;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
     if (ngx_http_cwai_pipeline_run(r, ctx, dom) != NGX_OK) {
-        (void) ngx_atomic_fetch_add(&st->pipeline[CWAI_OUTCOME_FAILED], 1);
+        (void) ngx_atomic_fetch_add(
+                   &lcf->zone->sh->stats.pipeline[CWAI_OUTCOME_FAILED], 1);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "chatwootai: message %L not answered: the pipeline did not "
                       "start", ctx->wh.message_id);
@@ -590,5 +675,4 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     /* the pipeline copied what it needs: the webhook's JSON tree need not
      * live as long as the chain (memory per message in flight) */
     cwai_webhook_free(&ctx->wh);
-    return rc;
 }
