@@ -26,6 +26,7 @@ typedef struct {
 
 
 static void ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step);
+static ngx_http_cwai_stats_t *ngx_http_cwai_job_stats(ngx_http_cwai_job_t *job);
 static void ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call);
 static ngx_int_t ngx_http_cwai_job_l2(ngx_http_cwai_job_t *job,
     cwai_step_t *step, ngx_str_t *key, ngx_msec_t ttl);
@@ -41,6 +42,8 @@ ngx_http_cwai_job_cleanup(void *data)
          * not answered by this worker; the log says so */
         ngx_log_error(NGX_LOG_WARN, job->r->connection->log, 0,
                       "chatwootai: pipeline stopped before the message ended");
+        (void) ngx_atomic_fetch_add(
+                   &ngx_http_cwai_job_stats(job)->pipeline[CWAI_OUTCOME_FAILED], 1);
         cwai_pipeline_free(job->p);
         job->p = NULL;
     }

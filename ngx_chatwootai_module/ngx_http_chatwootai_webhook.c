@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_cwai_webhook_decide(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, const char *reason);
 static void ngx_http_cwai_webhook_deduped(ngx_http_request_t *r, ngx_int_t dup);
 static void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+static void ngx_http_cwai_webhook_defer(ngx_http_request_t *r,
+    ngx_http_cwai_domain_t *dom);
 static ngx_int_t ngx_http_cwai_reject(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *detail);
@@ -648,9 +650,48 @@ ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     if (ngx_http_cwai_memory_fetch(r, ctx, ngx_http_cwai_webhook_run, dom)
         != NGX_AGAIN)
     {
-        ngx_http_cwai_webhook_run(r, dom);
+        ngx_http_cwai_webhook_defer(r, dom);
     }
     return rc;
+}
+
+
+typedef struct {
+    ngx_http_cwai_wait_t       wait;
+    ngx_http_cwai_domain_t    *dom;
+} ngx_http_cwai_start_t;
+
+
+static void
+ngx_http_cwai_webhook_start(void *data)
+{
+    ngx_http_cwai_start_t  *s = data;
+
+    ngx_http_cwai_webhook_run(s->wait.r, s->dom);
+}
+
+
+/*
+ * Starts the pipeline once this event loop iteration has handled every
+ * ready connection: a timer of 0 ms expires after the batch of I/O events,
+ * so under load the acknowledgements of the whole batch go out before any
+ * message's agent work (ack latency), and the work follows at once.
+ */
+static void
+ngx_http_cwai_webhook_defer(ngx_http_request_t *r, ngx_http_cwai_domain_t *dom)
+{
+    ngx_http_cwai_start_t  *s;
+
+    s = ngx_pcalloc(r->pool, sizeof(ngx_http_cwai_start_t));
+    if (s != NULL) {
+        s->dom = dom;
+        s->wait.handler = ngx_http_cwai_webhook_start;
+        s->wait.data = s;
+        if (ngx_http_cwai_wait(r, &s->wait, 0) == NGX_OK) {
+            return;
+        }
+    }
+    ngx_http_cwai_webhook_run(r, dom);
 }
 
 

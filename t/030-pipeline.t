@@ -476,7 +476,7 @@ sub {
     die "expected 2 replies, got " . @posts . "\n" unless @posts == 2;
     die "the second answer was not from the cache\n" unless $posts[0]{content} eq $posts[1]{content};
     die "the model was asked " . @llm . " times\n" if @llm > 2;
-    open my $fh, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/cwai.log" or die $!;
+    open my $fh, "<", "$Test::Nginx::Util::ServRoot/logs/cwai.log" or die $!;
     my @lines = <$fh>;
     die "access log: @lines" unless $lines[-1] =~ /^replied HIT 0$/;
 }
