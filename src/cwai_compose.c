@@ -1931,6 +1931,37 @@ hours_text(const cwai_ctx_t *c, sb_t *out)
     }
 }
 
+/* A holiday the message names ("abrem no natal?"), the next one from
+ * today: its date, or year 0. The longest name wins ("véspera de natal"
+ * over "natal"). */
+static cwai_date_t
+holiday_named(const cwai_ctx_t *c)
+{
+    char          f[128];
+    size_t        i, n, best_len = 0;
+    long          today, when;
+    cwai_date_t   best = { 0, 0, 0 };
+
+    today = c->now.date.year * 10000L + c->now.date.month * 100 + c->now.date.day;
+    for (i = 0; i < c->d->nholidays; i++) {
+        const cwai_holiday_t *h = &c->d->holidays[i];
+
+        if (h->name == NULL) {
+            continue;
+        }
+        when = h->date.year * 10000L + h->date.month * 100 + h->date.day;
+        n = cwai_text_fold(h->name, strlen(h->name), f, sizeof(f));
+        if (when < today || n == 0 || n <= best_len
+            || !cwai_text_has_phrase(&c->m.t, f))
+        {
+            continue;
+        }
+        best = h->date;
+        best_len = n;
+    }
+    return best;
+}
+
 static int
 compose_hours(comp_t *k)
 {
@@ -1939,6 +1970,7 @@ compose_hours(comp_t *k)
     var_t                  v[6];
     cwai_day_hours_t       hrs;
     const cwai_holiday_t  *hol = NULL;
+    cwai_date_t            day;
     char                   dm[8], wd[32], a[8], b2[8];
 
     memset(&h, 0, sizeof(h));
@@ -1949,11 +1981,12 @@ compose_hours(comp_t *k)
         sb_addf(&k->sb, "Nosso horário: %s.", h.p);
     }
     free(h.p);
-    if (c->ent.date.year) {
-        int  open = cwai_domain_hours_on(c->d, c->ent.date, &hrs, &hol);
+    day = c->ent.date.year ? c->ent.date : holiday_named(c);
+    if (day.year) {
+        int  open = cwai_domain_hours_on(c->d, day, &hrs, &hol);
 
-        cwai_fmt_ddmm(c->ent.date, dm, sizeof(dm));
-        snprintf(wd, sizeof(wd), "%s", cwai_weekday_name(cwai_date_weekday(c->ent.date), c->lang));
+        cwai_fmt_ddmm(day, dm, sizeof(dm));
+        snprintf(wd, sizeof(wd), "%s", cwai_weekday_name(cwai_date_weekday(day), c->lang));
         v[0] = (var_t) { "date", dm };
         v[1] = (var_t) { "weekday", wd };
         if (!open) {

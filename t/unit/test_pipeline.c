@@ -4,6 +4,8 @@
 
 static cwai_domain_t  *dom;
 static cwai_bot_t     *bot;
+static int            no_model;             /* start()'s input flag */
+static const char    *no_model_reason;
 
 static void
 setup(void)
@@ -60,6 +62,8 @@ start(const cwai_pipeline_cfg_t *c, const char *text, cwai_step_t *step)
     in.text = text;
     in.len = strlen(text);
     in.now = 1796043600;            /* 2026-11-30T10:00:00-03:00 */
+    in.no_model = no_model;
+    in.no_model_reason = no_model_reason;
     p = cwai_pipeline_new(&in, &err);
     ck_assert_msg(p != NULL, "%s", err.detail);
     ck_assert_int_eq(cwai_pipeline_start(p, step), 0);
@@ -396,6 +400,76 @@ START_TEST(history_is_copied)
 }
 END_TEST
 
+/* over a rate limit or a token budget: as without a model, even though one
+ * is configured; the handoff says why the model was not asked */
+START_TEST(no_model_flag)
+{
+    cwai_step_t           s;
+    cwai_pipeline_cfg_t   c;
+    cwai_pipeline_t      *p;
+
+    cfg_init(&c, 1);
+    no_model = 1;
+    no_model_reason = "token_budget";
+
+    /* confident: the embedded answer is posted, no model call */
+    p = start(&c, "quanto custa o sérum de vitamina C?", &s);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/messages");
+    ck_assert_ptr_nonnull(strstr(s.req->body, "R$ 89,90"));
+    feed(p, 200, "fixtures/chatwoot/reply_create_message_response.json", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_DONE);
+    ck_assert_int_eq(s.outcome, CWAI_OUTCOME_REPLIED);
+    ck_assert_str_eq(cwai_pipeline_stats(p)->answered_by, "embedded");
+    ck_assert_uint_eq(cwai_pipeline_stats(p)->llm_calls, 0);
+    cwai_pipeline_free(p);
+
+    /* not confident: a handoff with the reason, not a model call */
+    p = start(&c, "xpto blorf quibbly zanf", &s);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/messages");          /* notice */
+    feed(p, 200, "fixtures/chatwoot/reply_create_message_response.json", &s);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/messages");          /* note */
+    ck_assert_ptr_nonnull(strstr(s.req->body, "\"private\":true"));
+    ck_assert_ptr_nonnull(strstr(s.req->body, "token_budget"));
+    feed(p, 200, "fixtures/chatwoot/reply_create_message_response.json", &s);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/labels");
+    feed(p, 200, "fixtures/chatwoot/add_labels_response.json", &s);
+    expect_request(&s, CWAI_UP_CHATWOOT, "/toggle_status");
+    feed(p, 200, "fixtures/chatwoot/toggle_status_response.json", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_DONE);
+    ck_assert_int_eq(s.outcome, CWAI_OUTCOME_HANDOFF);
+    ck_assert_str_eq(s.reason, "token_budget");
+    ck_assert_uint_eq(cwai_pipeline_stats(p)->llm_calls, 0);
+    cwai_pipeline_free(p);
+
+    /* the same message without the flag asks the model */
+    no_model = 0;
+    no_model_reason = NULL;
+    p = start(&c, "xpto blorf quibbly zanf", &s);
+    ck_assert_int_ne(s.kind, CWAI_STEP_DONE);
+    ck_assert(s.kind != CWAI_STEP_REQUEST || s.req->upstream != CWAI_UP_CHATWOOT);
+    cwai_pipeline_free(p);
+}
+END_TEST
+
+START_TEST(holiday_by_name)
+{
+    cwai_answer_t       a;
+    cwai_agent_input_t  in;
+
+    memset(&in, 0, sizeof(in));
+    in.text = "vocês abrem no natal?";
+    in.now = 1797771600;                /* 2026-12-20T10:00:00-03:00 */
+    ck_assert_int_eq(cwai_agent_answer(bot, &in, &a), 0);
+    ck_assert_msg(strstr(a.reply, "25/12") && strstr(a.reply, "fechad"), "%s", a.reply);
+    cwai_answer_free(&a);
+
+    in.text = "e na véspera de natal, que horas fecham?";
+    ck_assert_int_eq(cwai_agent_answer(bot, &in, &a), 0);
+    ck_assert_msg(strstr(a.reply, "24/12") && strstr(a.reply, "14:00"), "%s", a.reply);
+    cwai_answer_free(&a);
+}
+END_TEST
+
 CWAI_SUITE(pipeline)
 {
     TCase  *tc;
@@ -412,5 +486,7 @@ CWAI_SUITE(pipeline)
     tcase_add_test(tc, hostile_model_bodies);
     tcase_add_test(tc, final_answer_cache);
     tcase_add_test(tc, history_is_copied);
+    tcase_add_test(tc, holiday_by_name);
+    tcase_add_test(tc, no_model_flag);
     return s;
 }
