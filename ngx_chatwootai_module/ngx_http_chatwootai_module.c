@@ -150,6 +150,20 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       offsetof(ngx_http_cwai_loc_conf_t, cache_ttl),
       NULL },
 
+    { ngx_string("chatwootai_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cwai_rate_limit_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chatwootai_token_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cwai_token_budget_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chatwootai_webhook_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -306,6 +320,9 @@ ngx_http_cwai_create_loc_conf(ngx_conf_t *cf)
     conf->response_max = NGX_CONF_UNSET_SIZE;
     conf->retries = NGX_CONF_UNSET_UINT;
     conf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    conf->rate_interval = NGX_CONF_UNSET_MSEC;
+    conf->rate_burst = NGX_CONF_UNSET_UINT;
+    conf->token_budget = NGX_CONF_UNSET;
     conf->pipeline.temperature = -1;
     conf->pipeline.answer_threshold = -1;
     conf->pipeline.fallback_threshold = -1;
@@ -333,6 +350,13 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->retries, prev->retries, 2);
     ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 600000);
+    if (conf->rate_interval == NGX_CONF_UNSET_MSEC) {
+        conf->rate_interval = (prev->rate_interval == NGX_CONF_UNSET_MSEC)
+                              ? 0 : prev->rate_interval;
+        conf->rate_burst = (prev->rate_burst == NGX_CONF_UNSET_UINT)
+                           ? 0 : prev->rate_burst;
+    }
+    ngx_conf_merge_value(conf->token_budget, prev->token_budget, 0);
     ngx_http_cwai_upstreams_merge(prev, conf);
     ngx_http_cwai_upstreams_finish(conf);
 

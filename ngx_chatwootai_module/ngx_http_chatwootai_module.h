@@ -52,6 +52,11 @@ typedef struct {
     ngx_atomic_t                upstream_latency[CWAI_UP__COUNT]
                                                 [NGX_HTTP_CWAI_LATENCY_BUCKETS];
     ngx_atomic_t                upstream_latency_ms[CWAI_UP__COUNT];
+
+    /* limits (ngx_http_chatwootai_limits.c): messages answered without
+     * the model */
+    ngx_atomic_t                rate_limited;
+    ngx_atomic_t                budget_exceeded;
 } ngx_http_cwai_stats_t;
 
 extern const char  *ngx_http_cwai_outcome_names[NGX_HTTP_CWAI_OUTCOMES];
@@ -103,6 +108,11 @@ ngx_int_t ngx_http_cwai_zone_add(ngx_http_cwai_zone_t *z, ngx_str_t *key,
 /* Adds delta to a decimal value (absent = 0); ttl applies on creation. */
 ngx_int_t ngx_http_cwai_zone_incr(ngx_http_cwai_zone_t *z, ngx_str_t *key,
     int64_t delta, ngx_msec_t ttl, int64_t *result);
+/* A token bucket (GCRA) per key: one token every interval ms, burst more
+ * at once. NGX_OK: a token was taken; NGX_DECLINED: over the limit (the
+ * entry is left as it is); NGX_ERROR: the entry cannot fit (let it pass). */
+ngx_int_t ngx_http_cwai_zone_limit(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    ngx_msec_t interval, ngx_uint_t burst);
 /* NGX_OK: deleted; NGX_DECLINED: absent. */
 ngx_int_t ngx_http_cwai_zone_delete(ngx_http_cwai_zone_t *z, ngx_str_t *key);
 void ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z,
@@ -182,6 +192,15 @@ ngx_int_t ngx_http_cwai_l2_memory_fetch(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_cwai_l2_done_pt handler, void *data);
 /* Fire and forget (the zone has the value already). */
 void ngx_http_cwai_l2_set(ngx_str_t *key, ngx_str_t *value, ngx_msec_t l1_ttl);
+/* INCRBY key by + PEXPIRE ttl in Redis; its reply (the total of every
+ * instance) raises the zone's counter under the same key. Fire and forget. */
+void ngx_http_cwai_l2_incrby(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
+    int64_t by, ngx_msec_t ttl);
+/* GET key in Redis; its reply raises the zone's counter. Fire and forget:
+ * sent before the conversation's memory is fetched, its reply is handled
+ * first (Redis answers in order). */
+void ngx_http_cwai_l2_counter_sync(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl);
 void ngx_http_cwai_l2_memory_push(ngx_str_t *key, ngx_str_t *turns,
     ngx_uint_t n, ngx_msec_t l1_ttl);
 
@@ -229,6 +248,11 @@ typedef struct {
     size_t                      response_max;
     ngx_uint_t                  retries;
     ngx_msec_t                  cache_ttl;
+
+    /* chatwootai_rate_limit (0: off) and chatwootai_token_budget (0: off) */
+    ngx_msec_t                  rate_interval;  /* ms per message */
+    ngx_uint_t                  rate_burst;
+    ngx_int_t                   token_budget;
 } ngx_http_cwai_loc_conf_t;
 
 
@@ -249,6 +273,7 @@ typedef struct {
     ngx_uint_t                  cache_misses;
     uint64_t                    tokens;
     const char                 *status;         /* $chatwootai_status */
+    const char                 *no_model;       /* "rate_limited", or NULL */
 } ngx_http_cwai_ctx_t;
 
 
@@ -352,6 +377,27 @@ ngx_uint_t ngx_http_cwai_has_domains(ngx_http_request_t *r);
 ngx_int_t ngx_http_cwai_domain_for_request(ngx_http_request_t *r,
     ngx_str_t *name, ngx_http_cwai_domain_t **out);
 ngx_int_t ngx_http_cwai_filter_init(ngx_conf_t *cf);
+
+/* limits (ngx_http_chatwootai_limits.c) */
+char *ngx_http_cwai_rate_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cwai_token_budget_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+/* 1 when the contact of the accepted message is over chatwootai_rate_limit
+ * (counted and logged) */
+ngx_uint_t ngx_http_cwai_rate_limited(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx);
+/* 1 when the tenant spent its chatwootai_token_budget today (counted and
+ * logged once per message) */
+ngx_uint_t ngx_http_cwai_budget_exceeded(ngx_http_request_t *r,
+    ngx_http_cwai_domain_t *dom);
+/* with Redis up: brings the tenant's shared counter of the day into the
+ * zone before the pipeline reads it (fire and forget) */
+void ngx_http_cwai_budget_sync(ngx_http_request_t *r,
+    ngx_http_cwai_domain_t *dom);
+/* adds a message's model tokens to the tenant's counter of the day */
+void ngx_http_cwai_budget_add(ngx_http_request_t *r,
+    ngx_http_cwai_domain_t *dom, uint64_t tokens);
 
 /* Sends a JSON document (takes ownership of it). */
 ngx_int_t ngx_http_cwai_send_json(ngx_http_request_t *r, ngx_uint_t status,

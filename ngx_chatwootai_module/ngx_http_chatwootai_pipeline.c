@@ -159,6 +159,15 @@ ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     in.now = (int64_t) ngx_time();
     in.random = (unsigned) ngx_random();
 
+    /* over a limit: no model for this message (embedded, else handoff) */
+    if (ctx->no_model != NULL) {
+        in.no_model = 1;
+        in.no_model_reason = ctx->no_model;
+    } else if (ngx_http_cwai_budget_exceeded(r, dom)) {
+        in.no_model = 1;
+        in.no_model_reason = "token_budget";
+    }
+
     job->p = cwai_pipeline_new(&in, &err);
 
     /* remember the customer's message whatever happens next */
@@ -216,6 +225,7 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     ngx_http_cwai_tenant_count(job, "completion_tokens", ps->completion_tokens);
     ngx_http_cwai_tenant_count(job, "cached_tokens", ps->cached_tokens);
     ngx_http_cwai_tenant_count(job, cwai_outcome_name(step->outcome), 1);
+    ngx_http_cwai_budget_add(r, job->dom, ps->prompt_tokens + ps->completion_tokens);
 
     if (step->cache_key != NULL && step->reply != NULL) {
         key.data = (u_char *) step->cache_key;

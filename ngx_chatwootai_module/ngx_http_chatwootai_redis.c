@@ -1041,6 +1041,144 @@ ngx_http_cwai_l2_set(ngx_str_t *key, ngx_str_t *value, ngx_msec_t l1_ttl)
 }
 
 
+/* ---- the L2: shared counters (token budgets) ---------------------------- */
+
+typedef struct {
+    ngx_http_cwai_zone_t       *zone;
+    ngx_msec_t                  ttl;
+    ngx_str_t                   key;            /* the zone's key */
+    u_char                      data[1];
+} ngx_http_cwai_l2_incr_t;
+
+
+/* Redis has the total of every instance (INCRBY's integer, GET's
+ * string): raise the zone's count to it. */
+static void
+ngx_http_cwai_l2_incred(void *data, ngx_int_t rc, redisReply *reply)
+{
+    int64_t                   local, total;
+    ngx_int_t                 n;
+    ngx_http_cwai_l2_incr_t  *c = data;
+
+    total = -1;
+    if (rc == NGX_HTTP_CWAI_REDIS_REPLY && reply->type == REDIS_REPLY_INTEGER) {
+        total = (int64_t) reply->integer;
+
+    } else if (rc == NGX_HTTP_CWAI_REDIS_REPLY
+               && reply->type == REDIS_REPLY_STRING)
+    {
+        n = ngx_atoi((u_char *) reply->str, reply->len);
+        total = (n == NGX_ERROR) ? -1 : (int64_t) n;
+    }
+
+    if (total > 0
+        && ngx_http_cwai_zone_incr(c->zone, &c->key, 0, c->ttl, &local) == NGX_OK
+        && total > local)
+    {
+        (void) ngx_http_cwai_zone_incr(c->zone, &c->key, total - local, c->ttl,
+                                       NULL);
+    }
+    ngx_free(c);
+}
+
+
+static ngx_http_cwai_l2_incr_t *
+ngx_http_cwai_l2_incr_data(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl)
+{
+    ngx_http_cwai_l2_incr_t  *c;
+
+    /* the handler runs once the reply (or a timeout) is in, whatever
+     * request asked: the copy is its own */
+    c = ngx_alloc(sizeof(ngx_http_cwai_l2_incr_t) + key->len, ngx_cycle->log);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->zone = zone;
+    c->ttl = ttl;
+    c->key.data = c->data;
+    c->key.len = key->len;
+    ngx_memcpy(c->data, key->data, key->len);
+    return c;
+}
+
+
+void
+ngx_http_cwai_l2_counter_sync(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl)
+{
+    u_char                    kbuf[512];
+    size_t                    argvlen[2];
+    const char               *argv[2];
+    ngx_http_cwai_l2_incr_t  *c;
+
+    if (!ngx_http_cwai_redis_configured() || !ngx_http_cwai_redis_up()) {
+        return;
+    }
+    argv[1] = (const char *) ngx_http_cwai_l2_key(kbuf, sizeof(kbuf), key,
+                                                  &argvlen[1]);
+    if (argv[1] == NULL) {
+        return;
+    }
+    c = ngx_http_cwai_l2_incr_data(zone, key, ttl);
+    if (c == NULL) {
+        return;
+    }
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    if (ngx_http_cwai_redis_command(NULL, ngx_http_cwai_l2_incred, c, 2, argv,
+                                    argvlen)
+        != NGX_OK)
+    {
+        ngx_free(c);
+    }
+}
+
+
+void
+ngx_http_cwai_l2_incrby(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
+    int64_t by, ngx_msec_t ttl)
+{
+    u_char                    kbuf[512], nbuf[NGX_INT64_LEN + 2],
+                              tbuf[NGX_INT_T_LEN];
+    size_t                    argvlen[3];
+    const char               *argv[3];
+    ngx_http_cwai_l2_incr_t  *c;
+
+    if (!ngx_http_cwai_redis_configured() || !ngx_http_cwai_redis_up()) {
+        return;
+    }
+    argv[1] = (const char *) ngx_http_cwai_l2_key(kbuf, sizeof(kbuf), key,
+                                                  &argvlen[1]);
+    if (argv[1] == NULL) {
+        return;
+    }
+
+    c = ngx_http_cwai_l2_incr_data(zone, key, ttl);
+    if (c == NULL) {
+        return;
+    }
+
+    argv[0] = "INCRBY";
+    argvlen[0] = 6;
+    argv[2] = (const char *) nbuf;
+    argvlen[2] = ngx_sprintf(nbuf, "%L", by) - nbuf;
+    if (ngx_http_cwai_redis_command(NULL, ngx_http_cwai_l2_incred, c, 3, argv,
+                                    argvlen)
+        != NGX_OK)
+    {
+        ngx_free(c);
+        return;
+    }
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (const char *) tbuf;
+    argvlen[2] = ngx_sprintf(tbuf, "%M", ttl) - tbuf;
+    (void) ngx_http_cwai_redis_command(NULL, NULL, NULL, 3, argv, argvlen);
+}
+
+
 typedef struct {
     ngx_http_request_t         *r;
     ngx_http_cwai_zone_t       *zone;

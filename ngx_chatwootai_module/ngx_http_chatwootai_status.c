@@ -264,6 +264,22 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
         }
     }
 
+    ngx_http_cwai_prom_family(&t, "chatwootai_rate_limited_total", "counter",
+                              "Messages over chatwootai_rate_limit, answered "
+                              "without the model.");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_rate_limited_total{zone=\"%V\"} %uA\n",
+                             &zones[i]->name, zones[i]->sh->stats.rate_limited);
+    }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_budget_exceeded_total", "counter",
+                              "Messages of a tenant over chatwootai_token_budget, "
+                              "answered without the model.");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_budget_exceeded_total{zone=\"%V\"} %uA\n",
+                             &zones[i]->name, zones[i]->sh->stats.budget_exceeded);
+    }
+
     ngx_http_cwai_prom_family(&t, "chatwootai_cache_total", "counter",
                               "Upstream calls answered from the L1 zone (hit) or not.");
     for (i = 0; i < n; i++) {
@@ -465,6 +481,10 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
             }
             json_object_set_new(z, "messages", msgs);
             json_object_set_new(z, "upstreams", ups);
+            json_object_set_new(z, "limits", json_pack("{s:I, s:I}",
+                                "rate_limited", (json_int_t) st->rate_limited,
+                                "budget_exceeded",
+                                (json_int_t) st->budget_exceeded));
             json_object_set_new(z, "cache", json_pack("{s:I, s:I}",
                                 "hits", (json_int_t) st->cache[0],
                                 "misses", (json_int_t) st->cache[1]));

@@ -640,10 +640,23 @@ ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 
     json_object_set_new(doc, "domain",
                         json_stringn((const char *) dom->name.data, dom->name.len));
+
+    /* a contact flooding the inbox costs no tokens: its messages are
+     * answered by the embedded agent alone (or handed off) */
+    if (ngx_http_cwai_rate_limited(r, ctx)) {
+        ctx->no_model = "rate_limited";
+        json_object_set_new(doc, "limit", json_string(ctx->no_model));
+    }
     /* the chain keeps this connection until it ends: tell the client not
      * to reuse it (nginx-techniques §1) */
     r->keepalive = 0;
     rc = ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);
+
+    /* the tenant's token count of the day from Redis: asked before the
+     * memory, so its reply is in the zone before the pipeline starts */
+    if (ctx->no_model == NULL) {
+        ngx_http_cwai_budget_sync(r, dom);
+    }
 
     /* the ack is out; the answer runs in the background, once the
      * conversation's memory is in the zone (from Redis when it is up) */

@@ -364,6 +364,71 @@ ngx_http_cwai_zone_incr(ngx_http_cwai_zone_t *z, ngx_str_t *key,
 }
 
 
+/*
+ * The generic cell rate algorithm: the entry holds the theoretical arrival
+ * time (TAT, ngx_current_msec based, shared by the workers like the
+ * entries' deadlines). A message at "now" conforms when TAT - now is at
+ * most burst intervals; it then moves TAT one interval on. The entry
+ * expires when the bucket is full again.
+ */
+ngx_int_t
+ngx_http_cwai_zone_limit(ngx_http_cwai_zone_t *z, ngx_str_t *key,
+    ngx_msec_t interval, ngx_uint_t burst)
+{
+    u_char                 buf[NGX_INT64_LEN + 2], *p;
+    ngx_int_t              rc;
+    ngx_str_t              value;
+    ngx_uint_t             i;
+    ngx_msec_t             now, tat;
+    ngx_rbtree_key_t       hash;
+    ngx_http_cwai_node_t  *n;
+
+    hash = ngx_http_cwai_hash(key);
+    now = ngx_current_msec;
+    tat = now;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    n = ngx_http_cwai_find_live(z, hash, key);
+    if (n != NULL) {
+        p = n->data + n->key_len;
+        tat = 0;
+        for (i = 0; i < n->value_len && p[i] >= '0' && p[i] <= '9'; i++) {
+            tat = tat * 10 + (p[i] - '0');
+        }
+        if ((ngx_msec_int_t) (tat - now) < 0) {
+            tat = now;
+        }
+    }
+
+    if ((ngx_msec_t) (tat - now) > (ngx_msec_t) burst * interval) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    tat += interval;
+    value.data = buf;
+    value.len = ngx_sprintf(buf, "%M", tat) - buf;
+
+    if (n != NULL && n->value_len == value.len) {
+        ngx_memcpy(n->data + n->key_len, value.data, value.len);
+        n->expire = tat ? tat : 1;
+        ngx_queue_remove(&n->queue);
+        ngx_queue_insert_head(&z->sh->lru, &n->queue);
+        rc = NGX_OK;
+
+    } else {
+        if (n != NULL) {
+            ngx_http_cwai_free_node(z, n);
+        }
+        rc = ngx_http_cwai_insert(z, hash, key, &value, tat - now);
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_cwai_zone_delete(ngx_http_cwai_zone_t *z, ngx_str_t *key)
 {

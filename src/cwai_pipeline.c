@@ -1002,13 +1002,17 @@ cwai_pipeline_start(cwai_pipeline_t *p, cwai_step_t *step)
         return begin_handoff(p, p->emb.handoff_reason, p->emb.reply, step);
     }
 
-    if (!p->cfg->has_llm) {
+    if (!p->cfg->has_llm || p->in.no_model) {
         if (!p->emb.handoff && p->emb.confidence >= p->in.domain->handoff.confidence_threshold) {
             p->stats.answered_by = "embedded";
             p->reply = dup(p->emb.reply);
             return p->reply ? begin_reply(p, step) : step_internal_error(p, step);
         }
         p->stats.answered_by = "embedded";
+        if (p->in.no_model && p->in.no_model_reason != NULL) {
+            /* the model would have been asked: say why it was not */
+            return begin_handoff(p, p->in.no_model_reason, NULL, step);
+        }
         return begin_handoff(p, p->emb.handoff_reason ? p->emb.handoff_reason
                                                       : "low_confidence",
                              p->emb.handoff ? p->emb.reply : NULL, step);

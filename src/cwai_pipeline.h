@@ -89,6 +89,14 @@ typedef struct {
     size_t                      nhistory;
     int64_t                     now;
     unsigned                    random;         /* retry jitter */
+
+    /* No model for this message (the contact is over its rate limit, the
+     * tenant over its token budget): it is answered as without
+     * cfg->has_llm — the embedded answer when confident, else a handoff
+     * whose reason is no_model_reason (static, e.g. "rate_limited",
+     * "token_budget"; NULL: the embedded agent's own reason). */
+    int                         no_model;
+    const char                 *no_model_reason;
 } cwai_pipeline_input_t;
 
 typedef enum {

@@ -88,6 +88,12 @@ our $PIPELINE = <<'_EOC_';
         }
 _EOC_
 our $PEER_PIPELINE = $PIPELINE . "        location = /status { chatwootai_status; }\n";
+# the same with a daily token budget of 1 (t/042-limits.t)
+(our $BUDGET_PIPELINE = $PIPELINE) =~
+    s/(chatwootai_confidence)/chatwootai_token_budget 1;\n            chatwootai_cache_ttl 0;\n            $1/;
+our $PEER_BUDGET_PIPELINE = $BUDGET_PIPELINE . "        location = /status { chatwootai_status; }\n";
+our $SHIP_A = customer('qual o prazo de entrega para Curitiba?', 40401, 631);
+our $ODD_B = customer('xpto blorf quibbly zanf', 40402, 632);
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -464,7 +470,44 @@ sub {
 
 
 
-=== TEST 21: chatwootai_redis: a bad parameter is refused, a password never echoed
+=== TEST 21: a token budget spent through one nginx is spent for the other (INCRBY, then GET)
+--- fake
+openai
+odoo
+chatwoot
+--- http_config
+    chatwootai_zone cwai 4m;
+    chatwootai_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=100ms;
+    chatwootai_domain cosmetics $TEST_NGINX_CWAI_ROOT/domains/cosmetics.yaml;
+--- hook eval: $::BUDGET_PIPELINE
+--- peer_http_config
+    chatwootai_zone cwai 4m;
+    chatwootai_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=100ms;
+    chatwootai_domain cosmetics $TEST_NGINX_CWAI_ROOT/domains/cosmetics.yaml;
+--- peer_config eval: $::PEER_BUDGET_PIPELINE
+--- redis_action
+wait up
+--- request eval
+["POST /hook\n$::SHIP_A", "GET /redis-ctl/sleep?ms=700", "POST /peer/hook\n$::ODD_B",
+ "GET /redis-ctl/sleep?ms=700", "GET /peer/status"]
+--- response_body_like eval
+[$::ACCEPTED, qr/slept/, $::ACCEPTED, qr/slept/,
+ qr/chatwootai_budget_exceeded_total\{zone="cwai"\} 1\n/]
+--- fake_requests eval
+sub {
+    my ($reqs) = @_;
+    my @llm = grep { $_->{fake} eq 'openai' } @$reqs;
+    die "the model was not asked on the first nginx\n" unless @llm;
+    die "the model was asked over budget on the peer\n"
+        if grep { ($_->{body} // '') =~ /xpto blorf/ } @llm;
+    die "the peer's handoff note does not say token_budget\n"
+        unless grep { $_->{fake} eq 'chatwoot' && $_->{path} =~ m{/conversations/632/messages$}
+                      && $_->{json}{private} && $_->{json}{content} =~ /token_budget/ } @$reqs;
+}
+
+
+
+=== TEST 22: chatwootai_redis: a bad parameter is refused, a password never echoed
 --- http_config
     chatwootai_zone cwai 1m;
     chatwootai_redis 127.0.0.1:6379 password=;
@@ -476,7 +519,7 @@ sub {
 
 
 
-=== TEST 22: chatwootai_l2_ttl takes the kinds of cached entries
+=== TEST 23: chatwootai_l2_ttl takes the kinds of cached entries
 --- http_config
     chatwootai_zone cwai 1m;
     chatwootai_redis 127.0.0.1:6379;
