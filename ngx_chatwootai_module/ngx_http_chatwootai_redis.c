@@ -1630,70 +1630,6 @@ ngx_http_cwai_redis_stats_init(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* password=VALUE or password=file:PATH (like chatwootai_webhook_secret) */
-static char *
-ngx_http_cwai_redis_password(ngx_conf_t *cf, ngx_str_t *v, ngx_str_t *out)
-{
-    u_char           *s, *e;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t         path;
-    ngx_file_info_t   fi;
-
-    if (v->len <= 5 || ngx_strncmp(v->data, "file:", 5) != 0) {
-        *out = *v;
-        return NGX_CONF_OK;
-    }
-    path.data = v->data + 5;
-    path.len = v->len - 5;
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "chatwootai_redis: cannot open \"%s\"", path.data);
-        return NGX_CONF_ERROR;
-    }
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
-        ngx_close_file(fd);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "chatwootai_redis: \"%s\" is not a readable file of "
-                           "at most 4096 bytes", path.data);
-        return NGX_CONF_ERROR;
-    }
-    s = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
-    if (s == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-    n = ngx_read_fd(fd, s, (size_t) ngx_file_size(&fi));
-    ngx_close_file(fd);
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "chatwootai_redis: cannot read \"%s\"", path.data);
-        return NGX_CONF_ERROR;
-    }
-    e = s + n;
-    while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
-        s++;
-    }
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
-                     || e[-1] == '\n'))
-    {
-        e--;
-    }
-    if (e == s) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "chatwootai_redis: \"%s\" is empty", path.data);
-        return NGX_CONF_ERROR;
-    }
-    out->data = s;
-    out->len = e - s;
-    return NGX_CONF_OK;
-}
-
-
 /* chatwootai_redis host:port|unix:/path [db=N] [password=...] [timeout=T]
  *                  [prefix=STR]; */
 char *
@@ -1780,7 +1716,7 @@ ngx_http_cwai_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (v.len == 0) {
                 goto invalid;
             }
-            if (ngx_http_cwai_redis_password(cf, &v, &rcf->password)
+            if (ngx_http_cwai_conf_secret(cf, &cmd->name, &v, &rcf->password)
                 != NGX_CONF_OK)
             {
                 return NGX_CONF_ERROR;
