@@ -134,6 +134,25 @@ ngx_http_cwai_memory_push_new(ngx_http_request_t *r, ngx_str_t *key,
 }
 
 
+/* One more turn at the end of the conversation under key. */
+void
+ngx_http_cwai_memory_add(ngx_http_request_t *r, ngx_str_t *key,
+    cwai_role_t role, const char *text, size_t len, const char *agent)
+{
+    size_t        n;
+    json_t       *turns;
+    cwai_turn_t   history[NGX_HTTP_CWAI_MAX_TURNS];
+
+    turns = ngx_http_cwai_memory_load(r, key, history, &n);
+    if (turns == NULL) {
+        return;
+    }
+    ngx_http_cwai_memory_append(turns, role, text, len, agent);
+    ngx_http_cwai_memory_store(r, key, turns);
+    json_decref(turns);
+}
+
+
 /* Before the pipeline: the conversation as every instance saw it, from
  * Redis (L2) into the zone. NGX_AGAIN: handler(r, data) follows;
  * otherwise go on with what the zone has. */

@@ -347,6 +347,8 @@ void ngx_http_cwai_memory_append(json_t *turns, cwai_role_t role,
     const char *text, size_t len, const char *agent);
 void ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key,
     json_t *turns);
+void ngx_http_cwai_memory_add(ngx_http_request_t *r, ngx_str_t *key,
+    cwai_role_t role, const char *text, size_t len, const char *agent);
 ngx_int_t ngx_http_cwai_memory_fetch(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_l2_done_pt handler, void *data);
 

@@ -202,10 +202,7 @@ static void
 ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
 {
     u_char                        kbuf[64], vbuf[64];
-    size_t                        nturns;
-    json_t                       *turns;
     ngx_str_t                     key, val;
-    cwai_turn_t                   history[NGX_HTTP_CWAI_MAX_TURNS];
     ngx_http_request_t           *r = job->r;
     ngx_http_cwai_ctx_t          *ctx;
     ngx_http_cwai_stats_t        *st;
@@ -239,13 +236,8 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     if (step->reply != NULL) {
         key.data = job->mem_key;
         key.len = job->mem_key_len;
-        turns = ngx_http_cwai_memory_load(r, &key, history, &nturns);
-        if (turns != NULL) {
-            ngx_http_cwai_memory_append(turns, CWAI_ROLE_ASSISTANT, step->reply,
-                                        ngx_strlen(step->reply), ps->agent);
-            ngx_http_cwai_memory_store(r, &key, turns);
-            json_decref(turns);
-        }
+        ngx_http_cwai_memory_add(r, &key, CWAI_ROLE_ASSISTANT, step->reply,
+                                 ngx_strlen(step->reply), ps->agent);
     }
 
     if (step->outcome == CWAI_OUTCOME_HANDOFF) {

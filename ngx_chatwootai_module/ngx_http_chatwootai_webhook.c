@@ -365,22 +365,13 @@ static void
 ngx_http_cwai_remember(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     cwai_role_t role, const char *agent)
 {
-    u_char        kbuf[64];
-    size_t        n;
-    json_t       *turns;
-    ngx_str_t     key;
-    cwai_turn_t   history[NGX_HTTP_CWAI_MAX_TURNS];
+    u_char     kbuf[64];
+    ngx_str_t  key;
 
     key.data = kbuf;
     key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "mem", ctx);
-    turns = ngx_http_cwai_memory_load(r, &key, history, &n);
-    if (turns == NULL) {
-        return;
-    }
-    ngx_http_cwai_memory_append(turns, role, ctx->wh.content, ctx->wh.content_len,
-                                agent);
-    ngx_http_cwai_memory_store(r, &key, turns);
-    json_decref(turns);
+    ngx_http_cwai_memory_add(r, &key, role, ctx->wh.content, ctx->wh.content_len,
+                             agent);
 }
 
 
