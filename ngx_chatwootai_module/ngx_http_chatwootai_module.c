@@ -19,6 +19,8 @@ static char *ngx_http_cwai_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cwai_statuses(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cwai_debounce(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_conf_enum_t  ngx_http_cwai_auth_modes[] = {
@@ -78,6 +80,13 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cwai_loc_conf_t, tenant),
+      NULL },
+
+    { ngx_string("chatwootai_debounce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cwai_debounce,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cwai_loc_conf_t, debounce),
       NULL },
 
     { ngx_string("chatwootai_history_ttl"),
@@ -317,6 +326,7 @@ ngx_http_cwai_create_loc_conf(ngx_conf_t *cf)
     conf->owner_ttl = NGX_CONF_UNSET_MSEC;
     conf->tenant = NGX_CONF_UNSET_PTR;
     conf->history_ttl = NGX_CONF_UNSET_MSEC;
+    conf->debounce = NGX_CONF_UNSET_MSEC;
     conf->response_max = NGX_CONF_UNSET_SIZE;
     conf->retries = NGX_CONF_UNSET_UINT;
     conf->cache_ttl = NGX_CONF_UNSET_MSEC;
@@ -347,6 +357,7 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->owner_ttl, prev->owner_ttl, 86400000);
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
     ngx_conf_merge_msec_value(conf->history_ttl, prev->history_ttl, 3600000);
+    ngx_conf_merge_msec_value(conf->debounce, prev->debounce, 0);
     ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->retries, prev->retries, 2);
     ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 600000);
@@ -383,6 +394,30 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* chatwootai_debounce TIME; (off or 0 .. 10s) */
+static char *
+ngx_http_cwai_debounce(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cwai_loc_conf_t *lcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (lcf->debounce != NGX_CONF_UNSET_MSEC) {
+            return "is duplicate";
+        }
+        lcf->debounce = 0;
+        return NGX_CONF_OK;
+    }
+    rv = ngx_conf_set_msec_slot(cf, cmd, conf);
+    if (rv == NGX_CONF_OK && lcf->debounce > 10000) {
+        return "must be at most 10s";
+    }
+    return rv;
 }
 
 

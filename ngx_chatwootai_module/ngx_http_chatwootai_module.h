@@ -47,6 +47,7 @@ typedef struct {
     /* the pipeline (after the ack) */
     ngx_atomic_t                pipeline[3];    /* cwai_outcome_t */
     ngx_atomic_t                cache[2];       /* hits, misses */
+    ngx_atomic_t                merged;         /* answered with a later one */
     ngx_atomic_t                upstream_requests[CWAI_UP__COUNT];
     ngx_atomic_t                upstream_errors[CWAI_UP__COUNT];
     ngx_atomic_t                upstream_latency[CWAI_UP__COUNT]
@@ -241,6 +242,7 @@ typedef struct {
     ngx_flag_t                  json_errors;    /* one of our handlers */
     ngx_http_complex_value_t   *tenant;         /* domain name per request */
     ngx_msec_t                  history_ttl;
+    ngx_msec_t                  debounce;       /* quiet window, 0: off */
 
     /* the pipeline: location prefix per upstream, and its settings */
     ngx_str_t                   prefix[CWAI_UP__COUNT];
@@ -263,6 +265,7 @@ typedef struct {
                                                    pipeline has started */
     ngx_str_t                   event;          /* a copy, for $chatwootai_event */
     unsigned                    parsed:1;
+    unsigned                    burst:1;        /* debounced */
     ngx_int_t                   rc;             /* of a rejection sent */
     ngx_buf_t                  *error_body;     /* JSON replacing nginx's page */
 

@@ -79,6 +79,45 @@ ngx_http_cwai_tenant_count(ngx_http_cwai_job_t *job, const char *name,
 }
 
 
+/* The trailing customer turns of history become the message (joined with
+ * newlines, as the embedded agent reads bubbles); *n drops them. */
+static ngx_int_t
+ngx_http_cwai_burst_text(ngx_http_request_t *r, cwai_turn_t *history,
+    size_t *n, const char **text, size_t *len)
+{
+    u_char  *p;
+    size_t   first, i, size;
+
+    for (first = *n; first > 0 && history[first - 1].role == CWAI_ROLE_CUSTOMER;
+         first--)
+    {
+        /* void */
+    }
+    if (first == *n) {
+        return NGX_OK;      /* nothing remembered: the message as it came */
+    }
+    size = 0;
+    for (i = first; i < *n; i++) {
+        size += ngx_strlen(history[i].text) + 1;
+    }
+    p = ngx_pnalloc(r->pool, size + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+    *text = (const char *) p;
+    for (i = first; i < *n; i++) {
+        if (i > first) {
+            *p++ = '\n';
+        }
+        p = ngx_cpymem(p, history[i].text, ngx_strlen(history[i].text));
+    }
+    *p = '\0';
+    *len = p - (u_char *) *text;
+    *n = first;
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_http_cwai_domain_t *dom)
@@ -156,6 +195,18 @@ ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     in.attachments = ctx->wh.attachments;
     in.history = history;
     in.nhistory = nturns;
+
+    if (ctx->burst) {
+        /* debounced: the burst's messages are already the last customer
+         * turns of the memory; answer them together */
+        if (ngx_http_cwai_burst_text(r, history, &nturns, &in.text, &in.len)
+            != NGX_OK)
+        {
+            json_decref(turns);
+            return NGX_ERROR;
+        }
+        in.nhistory = nturns;
+    }
     in.now = (int64_t) ngx_time();
     in.random = (unsigned) ngx_random();
 
@@ -170,9 +221,13 @@ ngx_http_cwai_pipeline_run(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 
     job->p = cwai_pipeline_new(&in, &err);
 
-    /* remember the customer's message whatever happens next */
-    ngx_http_cwai_memory_append(turns, CWAI_ROLE_CUSTOMER, in.text, in.len, NULL);
-    ngx_http_cwai_memory_store(r, &key, turns);
+    /* remember the customer's message whatever happens next (a burst's
+     * messages were remembered as they came) */
+    if (!ctx->burst) {
+        ngx_http_cwai_memory_append(turns, CWAI_ROLE_CUSTOMER, in.text, in.len,
+                                    NULL);
+        ngx_http_cwai_memory_store(r, &key, turns);
+    }
     json_decref(turns);
 
     if (job->p == NULL) {

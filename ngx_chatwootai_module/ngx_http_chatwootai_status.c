@@ -280,6 +280,14 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
                              &zones[i]->name, zones[i]->sh->stats.budget_exceeded);
     }
 
+    ngx_http_cwai_prom_family(&t, "chatwootai_merged_total", "counter",
+                              "Messages of a burst answered together with a later one "
+                              "(chatwootai_debounce).");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_merged_total{zone=\"%V\"} %uA\n",
+                             &zones[i]->name, zones[i]->sh->stats.merged);
+    }
+
     ngx_http_cwai_prom_family(&t, "chatwootai_cache_total", "counter",
                               "Upstream calls answered from the L1 zone (hit) or not.");
     for (i = 0; i < n; i++) {
@@ -479,6 +487,8 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
                               "errors", (json_int_t) st->upstream_errors[k],
                               "latency_ms_sum", (json_int_t) st->upstream_latency_ms[k]));
             }
+            json_object_set_new(msgs, "merged",
+                                json_integer((json_int_t) st->merged));
             json_object_set_new(z, "messages", msgs);
             json_object_set_new(z, "upstreams", ups);
             json_object_set_new(z, "limits", json_pack("{s:I, s:I}",

@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_cwai_webhook_decide(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, const char *reason);
 static void ngx_http_cwai_webhook_deduped(ngx_http_request_t *r, ngx_int_t dup);
 static void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+static ngx_int_t ngx_http_cwai_burst_wait(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom);
 static void ngx_http_cwai_webhook_defer(ngx_http_request_t *r,
     ngx_http_cwai_domain_t *dom);
 static ngx_int_t ngx_http_cwai_reject(ngx_http_request_t *r,
@@ -424,6 +426,31 @@ ngx_http_cwai_taken_over(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 }
 
 
+/*
+ * The acknowledgement is out; nginx keeps the client connection until the
+ * background chain ends (the main request lives that long). A client that
+ * reads until EOF would wait for the whole answer: end our side of the
+ * stream now. Not on HTTP/2, where the connection carries other streams.
+ */
+static void
+ngx_http_cwai_ack_done(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c = r->connection;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return;
+    }
+#endif
+    if (rc == NGX_OK && !c->buffered && !c->error
+        && ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, ngx_socket_errno,
+                       "chatwootai: shutdown() after the ack failed");
+    }
+}
+
+
 /* NGX_OK: first time seen; NGX_DECLINED: a duplicate (reason set);
  * NGX_AGAIN: new in the zone, Redis is asked (chatwootai_redis) and
  * ngx_http_cwai_webhook_deduped() goes on. */
@@ -642,6 +669,7 @@ ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
      * to reuse it (nginx-techniques §1) */
     r->keepalive = 0;
     rc = ngx_http_cwai_send_json(r, NGX_HTTP_OK, doc);
+    ngx_http_cwai_ack_done(r, rc);
 
     /* the tenant's token count of the day from Redis: asked before the
      * memory, so its reply is in the zone before the pipeline starts */
@@ -709,6 +737,10 @@ ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
 
+    if (lcf->debounce && !ctx->burst && ngx_http_cwai_burst_wait(r, ctx, dom) == NGX_OK) {
+        return;         /* ngx_http_cwai_burst_end() goes on */
+    }
+
     if (ngx_http_cwai_pipeline_run(r, ctx, dom) != NGX_OK) {
         (void) ngx_atomic_fetch_add(
                    &lcf->zone->sh->stats.pipeline[CWAI_OUTCOME_FAILED], 1);
@@ -720,4 +752,88 @@ ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
     /* the pipeline copied what it needs: the webhook's JSON tree need not
      * live as long as the chain (memory per message in flight) */
     cwai_webhook_free(&ctx->wh);
+}
+
+
+/*
+ * Debounce: customers on WhatsApp split one question into several short
+ * messages. Each message goes into the conversation's memory at once and
+ * becomes the burst's latest ("b:" key); the pipeline starts only when no
+ * newer message arrived for chatwootai_debounce, on the request of the
+ * latest one, and answers the burst's messages together. The others end as
+ * "merged".
+ */
+typedef struct {
+    ngx_http_cwai_wait_t       wait;
+    ngx_http_cwai_domain_t    *dom;
+} ngx_http_cwai_burst_t;
+
+
+static void
+ngx_http_cwai_burst_end(void *data)
+{
+    u_char                     kbuf[64];
+    ngx_str_t                  key, val;
+    ngx_http_request_t        *r;
+    ngx_http_cwai_ctx_t       *ctx;
+    ngx_http_cwai_burst_t     *b = data;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    r = b->wait.r;
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
+    key.data = kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "b", ctx);
+    if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
+        && ngx_atoi(val.data, val.len) != (ngx_int_t) ctx->wh.message_id)
+    {
+        /* a newer message of the burst will answer this one too */
+        ctx->outcome = "merged";
+        (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chatwootai: message %L of conversation %L merged into "
+                      "message %V", ctx->wh.message_id, ctx->wh.conversation_id,
+                      &val);
+        cwai_webhook_free(&ctx->wh);
+        return;
+    }
+
+    ngx_http_cwai_webhook_run(r, b->dom);
+}
+
+
+static ngx_int_t
+ngx_http_cwai_burst_wait(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_http_cwai_domain_t *dom)
+{
+    u_char                     kbuf[64], vbuf[NGX_INT64_LEN];
+    ngx_str_t                  key, val;
+    ngx_http_cwai_burst_t     *b;
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    b = ngx_pcalloc(r->pool, sizeof(ngx_http_cwai_burst_t));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+    ctx->burst = 1;
+    b->dom = dom;
+    b->wait.handler = ngx_http_cwai_burst_end;
+    b->wait.data = b;
+
+    /* the message joins the conversation now: the burst's answer reads it */
+    key.data = kbuf;
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "mem", ctx);
+    ngx_http_cwai_memory_add(r, &key, CWAI_ROLE_CUSTOMER,
+                             ctx->wh.content ? ctx->wh.content : "",
+                             ctx->wh.content ? ctx->wh.content_len : 0, NULL);
+
+    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "b", ctx);
+    val.data = vbuf;
+    val.len = ngx_sprintf(vbuf, "%L", ctx->wh.message_id) - vbuf;
+    (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val, 4 * lcf->debounce);
+
+    return ngx_http_cwai_wait(r, &b->wait, lcf->debounce);
 }
