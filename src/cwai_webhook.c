@@ -99,57 +99,14 @@ type_name(const json_t *v)
     }
 }
 
-/* required: 1 = must be present and non-null */
+/*
+ * The value of obj[key] when it has the type (JSON_INTEGER, JSON_STRING,
+ * JSON_OBJECT): 0 and *out set; absent or null: 0 and *out NULL, or -1 when
+ * required; another type: -1. Errors name the field by path.
+ */
 static int
-get_int(json_t *obj, const char *key, const char *path, int required,
-    int64_t *out, cwai_err_t *err)
-{
-    json_t  *v = json_object_get(obj, key);
-
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            cwai_err_set(err, "invalid_payload", "field %s%s is missing", path, key);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_integer(v)) {
-        cwai_err_set(err, "invalid_payload", "field %s%s must be an integer, got %s",
-                     path, key, type_name(v));
-        return -1;
-    }
-    *out = (int64_t) json_integer_value(v);
-    return 0;
-}
-
-static int
-get_str(json_t *obj, const char *key, const char *path, int required,
-    const char **out, size_t *len, cwai_err_t *err)
-{
-    json_t  *v = json_object_get(obj, key);
-
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            cwai_err_set(err, "invalid_payload", "field %s%s is missing", path, key);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        cwai_err_set(err, "invalid_payload", "field %s%s must be a string, got %s",
-                     path, key, type_name(v));
-        return -1;
-    }
-    *out = json_string_value(v);
-    if (len) {
-        *len = json_string_length(v);
-    }
-    return 0;
-}
-
-static int
-get_obj(json_t *obj, const char *key, const char *path, int required,
-    json_t **out, cwai_err_t *err)
+get_typed(json_t *obj, const char *key, const char *path, int required,
+    json_type type, const char *type_text, json_t **out, cwai_err_t *err)
 {
     json_t  *v = json_object_get(obj, key);
 
@@ -161,13 +118,55 @@ get_obj(json_t *obj, const char *key, const char *path, int required,
         }
         return 0;
     }
-    if (!json_is_object(v)) {
-        cwai_err_set(err, "invalid_payload", "field %s%s must be an object, got %s",
-                     path, key, type_name(v));
+    if (json_typeof(v) != type) {
+        cwai_err_set(err, "invalid_payload", "field %s%s must be %s, got %s",
+                     path, key, type_text, type_name(v));
         return -1;
     }
     *out = v;
     return 0;
+}
+
+static int
+get_int(json_t *obj, const char *key, const char *path, int required,
+    int64_t *out, cwai_err_t *err)
+{
+    json_t  *v;
+
+    if (get_typed(obj, key, path, required, JSON_INTEGER, "an integer", &v, err)
+        != 0)
+    {
+        return -1;
+    }
+    if (v != NULL) {
+        *out = (int64_t) json_integer_value(v);
+    }
+    return 0;
+}
+
+static int
+get_str(json_t *obj, const char *key, const char *path, int required,
+    const char **out, size_t *len, cwai_err_t *err)
+{
+    json_t  *v;
+
+    if (get_typed(obj, key, path, required, JSON_STRING, "a string", &v, err) != 0) {
+        return -1;
+    }
+    if (v != NULL) {
+        *out = json_string_value(v);
+        if (len) {
+            *len = json_string_length(v);
+        }
+    }
+    return 0;
+}
+
+static int
+get_obj(json_t *obj, const char *key, const char *path, int required,
+    json_t **out, cwai_err_t *err)
+{
+    return get_typed(obj, key, path, required, JSON_OBJECT, "an object", out, err);
 }
 
 static cwai_sender_t
