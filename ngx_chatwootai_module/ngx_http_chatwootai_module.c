@@ -10,7 +10,9 @@ static void *ngx_http_cwai_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cwai_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_cwai_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_cwai_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_cwai_init_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_cwai_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cwai_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -223,6 +225,14 @@ static ngx_command_t  ngx_http_cwai_commands[] = {
       0,
       NULL },
 
+    /* the durable queue (ngx_http_chatwootai_queue.c) */
+    { ngx_string("chatwootai_resume_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cwai_resume_after_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chatwootai_l2_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_cwai_l2_ttl_directive,
@@ -246,7 +256,7 @@ static ngx_http_module_t  ngx_http_chatwootai_module_ctx = {
     ngx_http_cwai_filter_init,             /* postconfiguration */
 
     ngx_http_cwai_create_main_conf,        /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_cwai_init_main_conf,          /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -263,7 +273,7 @@ ngx_module_t  ngx_http_chatwootai_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_cwai_redis_init_process,      /* init process: Redis connection */
+    ngx_http_cwai_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_cwai_redis_exit_process,      /* exit process */
@@ -276,6 +286,17 @@ static ngx_int_t
 ngx_http_cwai_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_cwai_add_variables(cf);
+}
+
+
+/* the Redis connection, then the durable queue's timer */
+static ngx_int_t
+ngx_http_cwai_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_cwai_redis_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return ngx_http_cwai_queue_init_process(cycle);
 }
 
 
@@ -292,11 +313,27 @@ ngx_http_cwai_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&cmcf->domains, cf->pool, 4,
                           sizeof(ngx_http_cwai_domain_t))
+           != NGX_OK
+        || ngx_array_init(&cmcf->webhooks, cf->pool, 2,
+                          sizeof(ngx_http_cwai_webhook_loc_t))
            != NGX_OK)
     {
         return NULL;
     }
+    cmcf->resume_after = NGX_CONF_UNSET_MSEC;
     return cmcf;
+}
+
+
+static char *
+ngx_http_cwai_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_cwai_main_conf_t *cmcf = conf;
+
+    /* a message left by a stopped worker waits this long before another
+     * worker resumes it; running ones are kept fresh three times as often */
+    ngx_conf_init_msec_value(cmcf->resume_after, 15000);
+    return NGX_CONF_OK;
 }
 
 
@@ -465,6 +502,12 @@ ngx_http_cwai_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     clcf->handler = (ngx_http_handler_pt) cmd->post;
     lcf->json_errors = 1;
+
+    if (clcf->handler == ngx_http_cwai_webhook_handler
+        && ngx_http_cwai_queue_register(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     value = cf->args->elts;
 

@@ -58,6 +58,9 @@ typedef struct {
      * the model */
     ngx_atomic_t                rate_limited;
     ngx_atomic_t                budget_exceeded;
+
+    /* the durable queue: messages resumed after their worker stopped */
+    ngx_atomic_t                resumed;
 } ngx_http_cwai_stats_t;
 
 extern const char  *ngx_http_cwai_outcome_names[NGX_HTTP_CWAI_OUTCOMES];
@@ -75,6 +78,9 @@ typedef struct {
     ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 lru;            /* head: most recent */
     ngx_uint_t                  entries;
+    ngx_queue_t                 jobs;           /* ngx_http_cwai_zone_job_add */
+    ngx_uint_t                  njobs;
+    uint64_t                    job_seq;
     ngx_http_cwai_stats_t       stats;
 } ngx_http_cwai_shctx_t;
 
@@ -118,6 +124,24 @@ ngx_int_t ngx_http_cwai_zone_limit(ngx_http_cwai_zone_t *z, ngx_str_t *key,
 ngx_int_t ngx_http_cwai_zone_delete(ngx_http_cwai_zone_t *z, ngx_str_t *key);
 void ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z,
     ngx_http_cwai_zone_usage_t *u);
+
+/* Job records: a message accepted and not yet ended, owned by the worker
+ * running it (the durable queue without Redis). */
+typedef struct {
+    void                       *rec;            /* in the zone */
+    uint64_t                    id;
+    ngx_uint_t                  attempts;       /* workers that took it */
+} ngx_http_cwai_zone_job_t;
+
+/* NGX_OK, or NGX_ERROR when the record cannot fit */
+ngx_int_t ngx_http_cwai_zone_job_add(ngx_http_cwai_zone_t *z, ngx_str_t *data,
+    ngx_http_cwai_zone_job_t *job);
+void ngx_http_cwai_zone_job_done(ngx_http_cwai_zone_t *z,
+    ngx_http_cwai_zone_job_t *job);
+/* Takes over one record whose worker is gone, its data copied into pool:
+ * NGX_OK, NGX_DECLINED (none), NGX_ERROR. */
+ngx_int_t ngx_http_cwai_zone_job_claim(ngx_http_cwai_zone_t *z,
+    ngx_pool_t *pool, ngx_str_t *data, ngx_http_cwai_zone_job_t *job);
 
 
 /* ---- Redis: the L2 behind the zone (ngx_http_chatwootai_redis.c) -------- */
@@ -163,6 +187,9 @@ ngx_int_t ngx_http_cwai_redis_command(ngx_pool_t *pool,
 ngx_int_t ngx_http_cwai_redis_request(ngx_http_request_t *r,
     ngx_http_cwai_redis_pt handler, void *data, int argc, const char **argv,
     const size_t *argvlen);
+/* chatwootai_redis prefix= + key into buf; NULL when it does not fit */
+u_char *ngx_http_cwai_l2_key(u_char *buf, size_t size, ngx_str_t *key,
+    size_t *len);
 
 /* the L2 (kinds of chatwootai_l2_total) */
 #define NGX_HTTP_CWAI_L2_CACHE   0
@@ -218,10 +245,19 @@ typedef struct {
     cwai_bot_t                 *bot;            /* the embedded agent */
 } ngx_http_cwai_domain_t;
 
+/* a location with chatwootai_webhook, found again by name to resume a
+ * message that a stopped worker left (ngx_http_chatwootai_queue.c) */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_conf_ctx_t        *ctx;
+} ngx_http_cwai_webhook_loc_t;
+
 typedef struct {
     ngx_array_t                 zones;          /* ngx_http_cwai_zone_t * */
     ngx_array_t                 domains;        /* ngx_http_cwai_domain_t */
     ngx_http_cwai_redis_conf_t *redis;          /* chatwootai_redis, or NULL */
+    ngx_array_t                 webhooks;       /* ngx_http_cwai_webhook_loc_t */
+    ngx_msec_t                  resume_after;   /* 0: no durable queue */
 } ngx_http_cwai_main_conf_t;
 
 #define NGX_HTTP_CWAI_AUTH_SIGNATURE  1
@@ -260,6 +296,8 @@ typedef struct {
 
 /* ---- per-request context (of the main request) ------------------------- */
 
+typedef struct ngx_http_cwai_queue_item_s  ngx_http_cwai_queue_item_t;
+
 typedef struct {
     cwai_webhook_t              wh;             /* strings valid until the
                                                    pipeline has started */
@@ -277,6 +315,12 @@ typedef struct {
     uint64_t                    tokens;
     const char                 *status;         /* $chatwootai_status */
     const char                 *no_model;       /* "rate_limited", or NULL */
+
+    /* the durable queue (ngx_http_chatwootai_queue.c) */
+    ngx_http_cwai_domain_t     *dom;            /* the business answering */
+    ngx_str_t                   body;           /* the webhook as received */
+    ngx_http_cwai_queue_item_t *queued;         /* its record, until it ends */
+    unsigned                    resumed:1;      /* left by a stopped worker */
 } ngx_http_cwai_ctx_t;
 
 
@@ -356,8 +400,27 @@ ngx_int_t ngx_http_cwai_memory_fetch(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_l2_done_pt handler, void *data);
 
 
+/* ---- the durable queue (ngx_http_chatwootai_queue.c) -------------------- */
+
+char *ngx_http_cwai_resume_after_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cwai_queue_register(ngx_conf_t *cf);
+ngx_int_t ngx_http_cwai_queue_init_process(ngx_cycle_t *cycle);
+/* Records an accepted message (ctx->body, ctx->no_model) before its ack:
+ * NGX_OK (recorded in the zone, or not at all when the queue is off),
+ * NGX_AGAIN (Redis is asked; handler(r) follows, the request is held). */
+ngx_int_t ngx_http_cwai_queue_add(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom,
+    void (*handler)(ngx_http_request_t *r));
+/* The message ended (replied, handed off, merged, failed): its record goes. */
+void ngx_http_cwai_queue_done(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx);
+/* 1 when another worker took the message over (this one must not post) */
+ngx_uint_t ngx_http_cwai_queue_lost(ngx_http_cwai_ctx_t *ctx);
+
+
 /* ---- handlers and helpers ---------------------------------------------- */
 
+void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
 ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_cwai_taken_over(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, time_t since);

@@ -324,6 +324,9 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
 
     cwai_pipeline_free(job->p);
     job->p = NULL;
+
+    /* ended: the durable queue lets the message go */
+    ngx_http_cwai_queue_done(r, ctx);
 }
 
 
@@ -444,6 +447,13 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
             && ngx_http_cwai_taken_over(r, job->ctx, job->started_sec))
         {
             (void) cwai_pipeline_cancel(job->p, "human_took_over", step);
+            continue;
+        }
+
+        /* another worker resumed this message (this one looked stopped):
+         * only one of them answers */
+        if (req->upstream == CWAI_UP_CHATWOOT && ngx_http_cwai_queue_lost(job->ctx)) {
+            (void) cwai_pipeline_cancel(job->p, "resumed_elsewhere", step);
             continue;
         }
 

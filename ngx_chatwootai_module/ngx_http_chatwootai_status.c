@@ -288,6 +288,22 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
                              &zones[i]->name, zones[i]->sh->stats.merged);
     }
 
+    ngx_http_cwai_prom_family(&t, "chatwootai_resumed_total", "counter",
+                              "Messages resumed after the worker (or instance) "
+                              "that accepted them stopped.");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_resumed_total{zone=\"%V\"} %uA\n",
+                             &zones[i]->name, zones[i]->sh->stats.resumed);
+    }
+
+    ngx_http_cwai_prom_family(&t, "chatwootai_queue_records", "gauge",
+                              "Accepted messages recorded in the zone and not "
+                              "ended yet (the durable queue without Redis).");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_queue_records{zone=\"%V\"} %ui\n",
+                             &zones[i]->name, zones[i]->sh->njobs);
+    }
+
     ngx_http_cwai_prom_family(&t, "chatwootai_cache_total", "counter",
                               "Upstream calls answered from the L1 zone (hit) or not.");
     for (i = 0; i < n; i++) {
@@ -489,6 +505,10 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
             }
             json_object_set_new(msgs, "merged",
                                 json_integer((json_int_t) st->merged));
+            json_object_set_new(msgs, "resumed",
+                                json_integer((json_int_t) st->resumed));
+            json_object_set_new(z, "queue_records",
+                                json_integer((json_int_t) zones[i]->sh->njobs));
             json_object_set_new(z, "messages", msgs);
             json_object_set_new(z, "upstreams", ups);
             json_object_set_new(z, "limits", json_pack("{s:I, s:I}",

@@ -19,7 +19,9 @@ static ngx_int_t ngx_http_cwai_webhook_process(ngx_http_request_t *r,
 static ngx_int_t ngx_http_cwai_webhook_decide(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, const char *reason);
 static void ngx_http_cwai_webhook_deduped(ngx_http_request_t *r, ngx_int_t dup);
-static void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+static ngx_int_t ngx_http_cwai_webhook_ack(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx);
+static void ngx_http_cwai_webhook_queued(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cwai_burst_wait(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom);
 static void ngx_http_cwai_webhook_defer(ngx_http_request_t *r,
@@ -549,6 +551,7 @@ ngx_http_cwai_webhook_process(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
                    "body_read_error", "the request body could not be read");
         return ctx->rc;
     }
+    ctx->body = body;       /* the durable queue keeps it as received */
 
     /* both answer NGX_DECLINED once they have sent a rejection */
     rc = ngx_http_cwai_authenticate(r, ctx, &body);
@@ -641,6 +644,49 @@ ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
                       ctx->wh.account_id, ctx->wh.message_id);
     }
 
+    if (dom == NULL) {
+        return ngx_http_cwai_webhook_ack(r, ctx);
+    }
+    ctx->dom = dom;
+
+    /* a contact flooding the inbox costs no tokens: its messages are
+     * answered by the embedded agent alone (or handed off) */
+    if (ngx_http_cwai_rate_limited(r, ctx)) {
+        ctx->no_model = "rate_limited";
+    }
+
+    /* recorded before the ack: an acknowledged message outlives this
+     * worker (ngx_http_chatwootai_queue.c) */
+    if (ngx_http_cwai_queue_add(r, ctx, dom, ngx_http_cwai_webhook_queued)
+        == NGX_AGAIN)
+    {
+        r->main->count++;
+        return NGX_DONE;
+    }
+    return ngx_http_cwai_webhook_ack(r, ctx);
+}
+
+
+/* Redis has the message (or could not take it: the zone has it). */
+static void
+ngx_http_cwai_webhook_queued(ngx_http_request_t *r)
+{
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+    ngx_http_finalize_request(r, ngx_http_cwai_webhook_ack(r, ctx));
+}
+
+
+/* The acknowledgement of an accepted message; with a domain, the answer
+ * then runs in the background. */
+static ngx_int_t
+ngx_http_cwai_webhook_ack(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    ngx_int_t                rc;
+    json_t                  *doc;
+    ngx_http_cwai_domain_t  *dom = ctx->dom;
+
     doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
                     "status", "accepted",
                     "event", ctx->wh.event,
@@ -658,11 +704,7 @@ ngx_http_cwai_webhook_decide(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 
     json_object_set_new(doc, "domain",
                         json_stringn((const char *) dom->name.data, dom->name.len));
-
-    /* a contact flooding the inbox costs no tokens: its messages are
-     * answered by the embedded agent alone (or handed off) */
-    if (ngx_http_cwai_rate_limited(r, ctx)) {
-        ctx->no_model = "rate_limited";
+    if (ctx->no_model != NULL) {
         json_object_set_new(doc, "limit", json_string(ctx->no_model));
     }
     /* the chain keeps this connection until it ends: tell the client not
@@ -727,7 +769,7 @@ ngx_http_cwai_webhook_defer(ngx_http_request_t *r, ngx_http_cwai_domain_t *dom)
 }
 
 
-static void
+void
 ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
 {
     ngx_http_cwai_ctx_t       *ctx;
@@ -747,6 +789,7 @@ ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "chatwootai: message %L not answered: the pipeline did not "
                       "start", ctx->wh.message_id);
+        ngx_http_cwai_queue_done(r, ctx);     /* a counted failure ends it */
     }
 
     /* the pipeline copied what it needs: the webhook's JSON tree need not
@@ -795,6 +838,7 @@ ngx_http_cwai_burst_end(void *data)
                       "chatwootai: message %L of conversation %L merged into "
                       "message %V", ctx->wh.message_id, ctx->wh.conversation_id,
                       &val);
+        ngx_http_cwai_queue_done(r, ctx);     /* the later one answers it */
         cwai_webhook_free(&ctx->wh);
         return;
     }

@@ -127,22 +127,20 @@ ngx_http_cwai_expire(ngx_http_cwai_zone_t *z, ngx_uint_t n)
 }
 
 
-/* Allocates a node, evicting least recently used entries when full. */
-static ngx_http_cwai_node_t *
-ngx_http_cwai_alloc(ngx_http_cwai_zone_t *z, size_t key_len, size_t value_len)
+/* size bytes of the slab, evicting least recently used entries when full */
+static void *
+ngx_http_cwai_alloc_evicting(ngx_http_cwai_zone_t *z, size_t size)
 {
-    size_t                 size;
+    void                  *p;
     ngx_queue_t           *q;
     ngx_http_cwai_node_t  *n;
-
-    size = offsetof(ngx_http_cwai_node_t, data) + key_len + value_len;
 
     ngx_http_cwai_expire(z, NGX_HTTP_CWAI_EXPIRE_BATCH);
 
     for ( ;; ) {
-        n = ngx_slab_alloc_locked(z->shpool, size);
-        if (n != NULL) {
-            break;
+        p = ngx_slab_alloc_locked(z->shpool, size);
+        if (p != NULL) {
+            return p;
         }
         if (ngx_queue_empty(&z->sh->lru)) {
             return NULL;    /* larger than the whole zone */
@@ -156,7 +154,19 @@ ngx_http_cwai_alloc(ngx_http_cwai_zone_t *z, size_t key_len, size_t value_len)
         }
         ngx_http_cwai_free_node(z, n);
     }
+}
 
+
+static ngx_http_cwai_node_t *
+ngx_http_cwai_alloc(ngx_http_cwai_zone_t *z, size_t key_len, size_t value_len)
+{
+    ngx_http_cwai_node_t  *n;
+
+    n = ngx_http_cwai_alloc_evicting(z, offsetof(ngx_http_cwai_node_t, data)
+                                        + key_len + value_len);
+    if (n == NULL) {
+        return NULL;
+    }
     n->key_len = (uint32_t) key_len;
     n->value_len = (uint32_t) value_len;
     return n;
@@ -464,6 +474,143 @@ ngx_http_cwai_zone_usage(ngx_http_cwai_zone_t *z, ngx_http_cwai_zone_usage_t *u)
 }
 
 
+/*
+ * ---- job records: accepted messages that have not ended -----------------
+ *
+ * The durable queue without Redis (ngx_http_chatwootai_queue.c): a record
+ * per message, owned by the worker that runs it. Records are neither in
+ * the rbtree nor in the LRU, so they are never evicted; a worker that
+ * dies (kill -9, a crash, worker_shutdown_timeout) leaves its records to
+ * the surviving workers, which take over those whose owner is gone.
+ */
+
+typedef struct {
+    ngx_queue_t                 queue;
+    uint64_t                    id;
+    ngx_pid_t                   pid;        /* the worker running it */
+    uint32_t                    attempts;   /* workers that took it */
+    uint32_t                    len;
+    u_char                      data[1];
+} ngx_http_cwai_job_rec_t;
+
+
+ngx_int_t
+ngx_http_cwai_zone_job_add(ngx_http_cwai_zone_t *z, ngx_str_t *data,
+    ngx_http_cwai_zone_job_t *job)
+{
+    ngx_http_cwai_job_rec_t  *rec;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    rec = ngx_http_cwai_alloc_evicting(z, offsetof(ngx_http_cwai_job_rec_t, data)
+                                          + data->len);
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+    rec->id = ++z->sh->job_seq;
+    rec->pid = ngx_pid;
+    rec->attempts = 1;
+    rec->len = (uint32_t) data->len;
+    ngx_memcpy(rec->data, data->data, data->len);
+    ngx_queue_insert_tail(&z->sh->jobs, &rec->queue);
+    z->sh->njobs++;
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    job->rec = rec;
+    job->id = rec->id;
+    job->attempts = 1;
+    return NGX_OK;
+}
+
+
+void
+ngx_http_cwai_zone_job_done(ngx_http_cwai_zone_t *z, ngx_http_cwai_zone_job_t *job)
+{
+    ngx_http_cwai_job_rec_t  *rec = job->rec;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    /* the id tells whether the record is still the one we took */
+    if (rec->id == job->id && rec->pid == ngx_pid) {
+        ngx_queue_remove(&rec->queue);
+        ngx_slab_free_locked(z->shpool, rec);
+        z->sh->njobs--;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/* kill(pid, 0): ESRCH means the worker is gone (EPERM: alive, another user) */
+static ngx_uint_t
+ngx_http_cwai_pid_gone(ngx_pid_t pid)
+{
+    return kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH;
+}
+
+
+ngx_int_t
+ngx_http_cwai_zone_job_claim(ngx_http_cwai_zone_t *z, ngx_pool_t *pool,
+    ngx_str_t *data, ngx_http_cwai_zone_job_t *job)
+{
+    ngx_int_t                 rc = NGX_DECLINED;
+    ngx_uint_t                i, nalive;
+    ngx_pid_t                 alive[8];
+    ngx_queue_t              *q;
+    ngx_http_cwai_job_rec_t  *rec;
+
+    nalive = 0;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (q = ngx_queue_head(&z->sh->jobs);
+         q != ngx_queue_sentinel(&z->sh->jobs);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_cwai_job_rec_t, queue);
+        if (rec->pid == ngx_pid) {
+            continue;
+        }
+        for (i = 0; i < nalive && alive[i] != rec->pid; i++) { /* void */ }
+        if (i < nalive) {
+            continue;
+        }
+        if (!ngx_http_cwai_pid_gone(rec->pid)) {
+            if (nalive < 8) {
+                alive[nalive++] = rec->pid;
+            }
+            continue;
+        }
+
+        data->data = ngx_pnalloc(pool, rec->len + 1);
+        if (data->data == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+        ngx_memcpy(data->data, rec->data, rec->len);
+        data->data[rec->len] = '\0';
+        data->len = rec->len;
+
+        rec->pid = ngx_pid;
+        rec->attempts++;
+        /* to the tail: the next claim looks at the others first */
+        ngx_queue_remove(&rec->queue);
+        ngx_queue_insert_tail(&z->sh->jobs, &rec->queue);
+
+        job->rec = rec;
+        job->id = rec->id;
+        job->attempts = rec->attempts;
+        rc = NGX_OK;
+        break;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    return rc;
+}
+
+
 /* ---- configuration ----------------------------------------------------- */
 
 ngx_http_cwai_zone_t *
@@ -559,6 +706,7 @@ ngx_http_cwai_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel, ngx_http_cwai_rbtree_insert);
     ngx_queue_init(&z->sh->lru);
+    ngx_queue_init(&z->sh->jobs);
 
     len = sizeof(" in chatwootai_zone \"\"") + shm_zone->shm.name.len;
     z->shpool->log_ctx = ngx_slab_alloc(z->shpool, len);

@@ -690,6 +690,31 @@ sub _serve {
     }
 }
 
+# The pid of the process holding the other end of a loopback connection:
+# /proc/net/tcp gives the socket's inode, /proc/PID/fd who holds it.
+sub _sender_pid {
+    my ($sock) = @_;
+    my ($pport, $lport) = ($sock->peerport, $sock->sockport);
+    my $inode;
+    if (open my $fh, '<', '/proc/net/tcp') {
+        while (my $line = <$fh>) {
+            my @f = split ' ', $line;
+            next unless @f > 9 && $f[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $pport;
+            next unless $f[2] =~ /:([0-9A-F]{4})$/ && hex($1) == $lport;
+            $inode = $f[9];
+            last;
+        }
+        close $fh;
+    }
+    return undef unless $inode;
+    for my $fd (glob '/proc/[0-9]*/fd/*') {
+        my $l = readlink $fd;
+        next unless defined $l && $l eq "socket:[$inode]";
+        return $1 if $fd =~ m{^/proc/(\d+)/};
+    }
+    return undef;
+}
+
 sub _close {
     my ($c, $conns, $fd) = @_;
     if ($c->{reset}) {
@@ -899,6 +924,17 @@ sub _handle {
 
     my $start = time + ($resp->{delay} || 0) / 1000;
 
+    if ($resp->{kill_sender}) {
+        # the nginx worker that sent this request dies mid-chain (kill -9)
+        my $pid = _sender_pid($c->{sock});
+        if ($pid) {
+            kill $resp->{kill_sender}, $pid;
+        } else {
+            warn "Cwai::Fake $fake->{name}: kill_sender: no process owns the peer socket\n";
+        }
+        $c->{state} = 'hang';
+        return;
+    }
     if ($resp->{reset}) {
         $c->{reset} = 1;
         $c->{state} = 'done';
