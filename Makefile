@@ -109,7 +109,11 @@ $(BUILD)/bench-pipeline: bench/bench_pipeline.c $(CORE_HDRS) $(BUILD)/libcwai.a
 $(BUILD)/webhook-load: bench/webhook_load.c
 	$(CC) -O2 -W -Wall -Werror $< -o $@
 
-bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load
+$(BUILD)/fake-upstreams: bench/fake_upstreams.c
+	$(CC) -O2 -W -Wall -Werror -D_GNU_SOURCE $< -o $@
+
+bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load \
+       $(BUILD)/fake-upstreams
 	@./bench/run.sh
 
 clean:

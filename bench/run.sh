@@ -5,7 +5,8 @@
 #      and with the signature verified)
 #   3. the pipeline: fake model at 300 ms and Chatwoot at 5 ms, ~1000
 #      conversations in flight: ack latency, messages/s, CPU per message,
-#      memory per in-flight conversation
+#      memory per in-flight conversation. The fakes are build/fake-upstreams
+#      (C), or bench/fake_upstreams.py with BENCH_FAKE=python.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -83,7 +84,15 @@ stop_nginx
 echo
 echo "== 3. pipeline: fake model 300 ms, Chatwoot 5 ms; every message goes to the model; 2 workers"
 WORKERS=2
-python3 bench/fake_upstreams.py "$FAKE_PORT" 300 5 t/fixtures &
+# the C fake (one epoll loop) unless BENCH_FAKE=python: the Python one
+# takes about a core of this 2-core box at 2,000 messages/s
+if [ "${BENCH_FAKE:-c}" != python ] && [ -x build/fake-upstreams ]; then
+    echo "   fakes: build/fake-upstreams (C)"
+    build/fake-upstreams "$FAKE_PORT" 300 5 t/fixtures &
+else
+    echo "   fakes: bench/fake_upstreams.py"
+    python3 bench/fake_upstreams.py "$FAKE_PORT" 300 5 t/fixtures &
+fi
 FAKE_PID=$!
 sleep 0.5
 PIPELINE_CONF="

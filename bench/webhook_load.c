@@ -6,7 +6,10 @@
  * Chatwoot's Net::HTTP does, each a new message (unique ids), and the
  * time to the acknowledgement is recorded.
  *
- *   webhook-load HOST PORT PATH BODY_FILE RATE SECONDS
+ *   webhook-load HOST PORT PATH BODY_FILE RATE SECONDS [FIRST_ID]
+ *
+ * FIRST_ID (default 700000001): the first message id, so that runs
+ * against the same nginx do not repeat ids (dedupe would answer them).
  *
  * Prints: sent, acknowledged, errors, ack latency p50/p90/p99/max (ms).
  */
@@ -85,7 +88,7 @@ int
 main(int argc, char **argv)
 {
     FILE               *f;
-    long                n_body, next_id = 1;
+    long                n_body, next_id = 700000001L;
     char               *tpl;
     double              rate, secs, t0, next, *lat;
     size_t              nlat = 0, cap, sent = 0, errors = 0, i;
@@ -93,9 +96,13 @@ main(int argc, char **argv)
     struct sockaddr_in  sa;
     struct epoll_event  evs[256];
 
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s HOST PORT PATH BODY_FILE RATE SECONDS\n", argv[0]);
+    if (argc != 7 && argc != 8) {
+        fprintf(stderr, "usage: %s HOST PORT PATH BODY_FILE RATE SECONDS [FIRST_ID]\n",
+                argv[0]);
         return 2;
+    }
+    if (argc == 8) {
+        next_id = atol(argv[7]);
     }
     port = atoi(argv[2]);
     rate = atof(argv[5]);
@@ -134,7 +141,7 @@ main(int argc, char **argv)
         while (t - t0 < secs * 1000 && next <= t) {
             conn_t              *c = calloc(1, sizeof(conn_t));
             size_t               blen;
-            char                *body = make_body(tpl, 700000000L + next_id++, &blen);
+            char                *body = make_body(tpl, next_id++, &blen);
             struct epoll_event   ev;
 
             c->req = malloc(blen + 256);

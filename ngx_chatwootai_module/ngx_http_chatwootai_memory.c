@@ -6,6 +6,7 @@
  */
 
 #include "ngx_http_chatwootai_module.h"
+#include "cwai_json.h"
 
 
 #define NGX_HTTP_CWAI_MAX_TURN_TEXT  2000
@@ -42,7 +43,7 @@ ngx_http_cwai_memory_load(ngx_http_request_t *r, ngx_str_t *key,
 
     turns = NULL;
     if (ngx_http_cwai_zone_get(lcf->zone, key, r->pool, &value, NULL) == NGX_OK) {
-        turns = json_loadb((const char *) value.data, value.len, 0, NULL);
+        turns = cwai_json_loadb((const char *) value.data, value.len, 0, NULL);
     }
     if (!json_is_array(turns)) {
         json_decref(turns);
@@ -118,11 +119,10 @@ ngx_http_cwai_memory_push_new(ngx_http_request_t *r, ngx_str_t *key,
         if (!l2 || n == NGX_HTTP_CWAI_MAX_TURNS) {
             continue;
         }
-        s = json_dumps(t, JSON_COMPACT);
+        s = cwai_json_dumps(t, JSON_COMPACT, &items[n].len);
         if (s == NULL) {
             continue;
         }
-        items[n].len = ngx_strlen(s);
         items[n].data = ngx_pnalloc(r->pool, items[n].len);
         if (items[n].data != NULL) {
             ngx_memcpy(items[n].data, s, items[n].len);
@@ -185,12 +185,11 @@ ngx_http_cwai_memory_store(ngx_http_request_t *r, ngx_str_t *key, json_t *turns)
         json_array_remove(turns, 0);
     }
     ngx_http_cwai_memory_push_new(r, key, turns, lcf->history_ttl);
-    s = json_dumps(turns, JSON_COMPACT);
+    s = cwai_json_dumps(turns, JSON_COMPACT, &value.len);
     if (s == NULL) {
         return;
     }
     value.data = (u_char *) s;
-    value.len = ngx_strlen(s);
     if (ngx_http_cwai_zone_set(lcf->zone, key, &value, lcf->history_ttl) != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "chatwootai: conversation memory does not fit in zone \"%V\"",

@@ -2,6 +2,7 @@
  * Chatwoot REST request builders and parsers (see cwai_chatwoot.h).
  */
 #include "cwai_chatwoot.h"
+#include "cwai_json.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -475,7 +476,7 @@ cwai_chatwoot_error(const cwai_http_resp_t *resp, cwai_uperr_t *err)
     size_t       len = 0;
 
     if (resp->body && resp->len > 0 && resp->len <= CWAI_HTTP_MAX_BODY) {
-        j = json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
+        j = cwai_json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
     }
     if (json_is_object(j)) {
         msg = json_string_value(json_object_get(j, "error"));

@@ -2,6 +2,7 @@
  * Common request/response helpers of the sans-I/O core (see cwai_http.h).
  */
 #include "cwai_http.h"
+#include "cwai_json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,18 +98,19 @@ cwai_http_req_set_path(cwai_http_req_t *r, const char *fmt, ...)
 int
 cwai_http_req_set_json(cwai_http_req_t *r, const json_t *body)
 {
-    char  *s;
+    char    *s;
+    size_t   len;
 
     if (body == NULL) {
         return -1;
     }
-    s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    s = cwai_json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9), &len);
     if (s == NULL) {
         return -1;
     }
     free(r->body);
     r->body = s;
-    r->body_len = strlen(s);
+    r->body_len = len;
     r->content_type = "application/json";
     return 0;
 }
@@ -301,7 +303,7 @@ cwai_http_json(const cwai_http_resp_t *resp, cwai_uperr_t *err)
                        "empty body");
         return NULL;
     }
-    j = json_loadb(resp->body, resp->len, JSON_DECODE_ANY, &je);
+    j = cwai_json_loadb(resp->body, resp->len, JSON_DECODE_ANY, &je);
     if (j == NULL) {
         cwai_uperr_set(err, CWAI_UPERR_FATAL, resp->status, "malformed_body",
                        "invalid JSON at byte %d: %s", je.position, je.text);

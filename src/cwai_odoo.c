@@ -2,6 +2,7 @@
  * Odoo JSON-2 / JSON-RPC request builders and parsers (see cwai_odoo.h).
  */
 #include "cwai_odoo.h"
+#include "cwai_json.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -354,7 +355,7 @@ cwai_odoo_parse(const cwai_http_resp_t *resp, cwai_odoo_transport_t t,
         return -1;
     }
     if (resp->len > 0) {
-        j = json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
+        j = cwai_json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
     }
     if (resp->status < 200 || resp->status > 299) {
         if (json_is_object(j) && json_is_string(json_object_get(j, "name"))) {

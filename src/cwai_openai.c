@@ -2,6 +2,7 @@
  * OpenAI-compatible chat completions and embeddings (see cwai_openai.h).
  */
 #include "cwai_openai.h"
+#include "cwai_json.h"
 
 #include <float.h>
 #include <math.h>
@@ -146,7 +147,9 @@ cwai_openai_build_chat(cwai_http_req_t *req, const cwai_llm_cfg_t *cfg,
     rc |= json_object_set_new(o, "model", json_string(cfg->model));
     rc |= json_object_set(o, "messages", chat->messages);
     if (tools) {
-        rc |= json_object_set_new(o, "tools", json_deep_copy(opts->tools));
+        /* a reference, not a copy: o is serialised and dropped below, so
+         * only the reference count of the caller's array changes */
+        rc |= json_object_set(o, "tools", (json_t *) opts->tools);
         tc = last ? "none" : opts->tool_choice;
         if (tc == NULL) {
             /* omitted: the server's default ("auto") */
@@ -174,8 +177,8 @@ cwai_openai_build_chat(cwai_http_req_t *req, const cwai_llm_cfg_t *cfg,
                                   json_integer(opts->max_tokens));
     }
     if (opts->response_format && json_is_object(opts->response_format)) {
-        rc |= json_object_set_new(o, "response_format",
-                                  json_deep_copy(opts->response_format));
+        rc |= json_object_set(o, "response_format",
+                              (json_t *) opts->response_format);
     }
     uf = cfg->user_field ? cfg->user_field : "safety_identifier";
     if (opts->user && opts->user[0] && uf[0]) {
@@ -573,7 +576,7 @@ cwai_openai_error(const cwai_http_resp_t *resp, cwai_uperr_t *err)
     int            quota;
 
     if (resp->body && resp->len > 0 && resp->len <= CWAI_HTTP_MAX_BODY) {
-        j = json_loadb(resp->body, resp->len, JSON_DECODE_ANY, &je);
+        j = cwai_json_loadb(resp->body, resp->len, JSON_DECODE_ANY, &je);
     }
     e = json_object_get(j, "error");
     if (json_is_object(e)) {

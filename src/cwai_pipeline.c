@@ -622,6 +622,25 @@ begin_chat(cwai_pipeline_t *p, cwai_step_t *step)
     return begin_chat_call(p, step);
 }
 
+/* The tools declaration depends only on (ERP or not, strict schemas or
+ * not): built once per process and shared, read-only, by every chat
+ * request instead of per model call. */
+static json_t *
+declared_tools(const cwai_pipeline_cfg_t *cfg)
+{
+    static json_t  *cache[2][2];
+    int             erp = cfg->has_erp != 0, strict = !cfg->llm.use_max_tokens;
+
+    if (cache[erp][strict] == NULL) {
+        /* without an ERP only the handoff and the rules are tools */
+        cache[erp][strict] = cwai_tools_declare(erp ? CWAI_TOOLS_ALL
+                                 : CWAI_TOOL_BIT(CWAI_TID_HANDOFF)
+                                   | CWAI_TOOL_BIT(CWAI_TID_SEARCH_RULES),
+                               NULL, strict);
+    }
+    return cache[erp][strict];
+}
+
 static int
 begin_chat_call(cwai_pipeline_t *p, cwai_step_t *step)
 {
@@ -632,11 +651,7 @@ begin_chat_call(cwai_pipeline_t *p, cwai_step_t *step)
     int              rc;
 
     cwai_llm_opts_init(&o);
-    /* without an ERP only the handoff and the rules are tools */
-    tools = cwai_tools_declare(p->cfg->has_erp ? CWAI_TOOLS_ALL
-                                 : CWAI_TOOL_BIT(CWAI_TID_HANDOFF)
-                                   | CWAI_TOOL_BIT(CWAI_TID_SEARCH_RULES),
-                               NULL, !p->cfg->llm.use_max_tokens);
+    tools = declared_tools(p->cfg);
     o.tools = tools;
     o.tool_choice = tools ? "auto" : NULL;
     o.temperature = p->cfg->temperature;
@@ -648,7 +663,6 @@ begin_chat_call(cwai_pipeline_t *p, cwai_step_t *step)
     cwai_http_req_free(&p->req);
     p->attempt = 0;
     rc = cwai_openai_build_chat(&p->req, &p->cfg->llm, &p->chat, &o, &err);
-    json_decref(tools);
     if (rc != 0) {
         return step_internal_error(p, step);
     }

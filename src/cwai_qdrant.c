@@ -2,6 +2,7 @@
  * Qdrant REST request builders and parsers (see cwai_qdrant.h).
  */
 #include "cwai_qdrant.h"
+#include "cwai_json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -252,7 +253,7 @@ cwai_qdrant_error(const cwai_http_resp_t *resp, cwai_uperr_t *err)
     size_t        len;
 
     if (resp->body && resp->len > 0 && resp->len <= CWAI_HTTP_MAX_BODY) {
-        j = json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
+        j = cwai_json_loadb(resp->body, resp->len, JSON_DECODE_ANY, NULL);
     }
     error_text(resp, j, &msg, &len);
     switch (resp->status) {

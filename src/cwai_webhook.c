@@ -1,4 +1,5 @@
 #include "cwai_webhook.h"
+#include "cwai_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -378,7 +379,7 @@ cwai_webhook_parse(const char *body, size_t len, cwai_webhook_t *wh,
     }
     /* REJECT_DUPLICATES: two "event" keys are an attack, not a payload.
      * ALLOW_NUL is off: strings with \u0000 are refused. */
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = cwai_json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         cwai_err_set(err, "invalid_json", "line %d column %d: %s",
                      jerr.line, jerr.column, jerr.text);
