@@ -255,7 +255,9 @@ ngx_http_cwai_queue_pack(ngx_pool_t *pool, ngx_http_cwai_queue_rec_t *rec,
     *p++ = '\n';
     p = ngx_cpymem(p, rec->dom.data, rec->dom.len);
     *p++ = '\n';
-    p = ngx_cpymem(p, rec->nm.data, rec->nm.len);
+    if (rec->nm.len) {      /* usually empty: its data may be NULL */
+        p = ngx_cpymem(p, rec->nm.data, rec->nm.len);
+    }
     *p++ = '\n';
     ngx_memcpy(p, rec->body.data, rec->body.len);
     return NGX_OK;
