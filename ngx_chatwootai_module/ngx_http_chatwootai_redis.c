@@ -950,7 +950,7 @@ ngx_http_cwai_redis_exit_process(ngx_cycle_t *cycle)
 /* ---- the L2: keys, TTLs ------------------------------------------------ */
 
 /* prefix + key into buf; NULL when it does not fit (then no L2) */
-static u_char *
+u_char *
 ngx_http_cwai_l2_key(u_char *buf, size_t size, ngx_str_t *key, size_t *len)
 {
     ngx_http_cwai_redis_conf_t  *rcf;
