@@ -107,6 +107,7 @@ PIPELINE_CONF="
             chatwootai_chatwoot /_cwai/chatwoot;
             chatwootai_confidence answer=1.01;
             chatwootai_cache_ttl 0;     # every message to the model
+            chatwootai_debounce off;    # answered at once, not 2 s later
         }
         location /_cwai/ {
             internal;

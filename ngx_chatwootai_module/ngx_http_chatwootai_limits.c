@@ -129,6 +129,34 @@ ngx_http_cwai_limits_stats(ngx_http_request_t *r)
 }
 
 
+static void
+ngx_http_cwai_rate_log(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    (void) ngx_atomic_fetch_add(&ngx_http_cwai_limits_stats(r)->rate_limited, 1);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "chatwootai: contact %L of inbox %L is over "
+                  "chatwootai_rate_limit: message %L is answered without "
+                  "the model", ctx->wh.contact_id, ctx->wh.inbox_id,
+                  ctx->wh.message_id);
+}
+
+
+/* Redis's bucket, shared by every instance: its reply comes before the
+ * conversation's memory (asked after it, Redis answers in order), so
+ * before the pipeline starts */
+static void
+ngx_http_cwai_rate_decided(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_str_t *latest)
+{
+    ngx_http_cwai_ctx_t  *ctx = data;
+
+    if (rc == NGX_DECLINED && ctx->no_model == NULL) {
+        ctx->no_model = "rate_limited";
+        ngx_http_cwai_rate_log(r, ctx);
+    }
+}
+
+
 ngx_uint_t
 ngx_http_cwai_rate_limited(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
 {
@@ -146,20 +174,22 @@ ngx_http_cwai_rate_limited(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     key.data = kbuf;
     key.len = ngx_snprintf(kbuf, sizeof(kbuf), "r:%L:%L", ctx->wh.inbox_id,
                            ctx->wh.contact_id) - kbuf;
+
+    /* the zone's bucket counts this instance's messages: over it, the sum
+     * of every instance's is over too (and down, Redis cannot help) */
     if (ngx_http_cwai_zone_limit(lcf->zone, &key, lcf->rate_interval,
                                  lcf->rate_burst)
-        != NGX_DECLINED)
+        == NGX_DECLINED)
     {
-        return 0;
+        ngx_http_cwai_rate_log(r, ctx);
+        return 1;
     }
 
-    (void) ngx_atomic_fetch_add(&ngx_http_cwai_limits_stats(r)->rate_limited, 1);
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "chatwootai: contact %L of inbox %L is over "
-                  "chatwootai_rate_limit: message %L is answered without "
-                  "the model", ctx->wh.contact_id, ctx->wh.inbox_id,
-                  ctx->wh.message_id);
-    return 1;
+    /* with Redis up, its bucket counts every instance's messages; the ack
+     * does not wait for it, the pipeline does (see above) */
+    (void) ngx_http_cwai_l2_limit(r, &key, lcf->rate_interval, lcf->rate_burst,
+                                  ngx_http_cwai_rate_decided, ctx);
+    return 0;
 }
 
 

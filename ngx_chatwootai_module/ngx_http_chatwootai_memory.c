@@ -161,14 +161,22 @@ ngx_http_cwai_memory_fetch(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_http_cwai_l2_done_pt handler, void *data)
 {
     u_char                     kbuf[64];
+    ngx_int_t                  rc;
     ngx_str_t                  key;
     ngx_http_cwai_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
     key.data = kbuf;
     key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "mem", ctx);
-    return ngx_http_cwai_l2_memory_fetch(r, &key, lcf->zone, lcf->history_ttl,
-                                         handler, data);
+    rc = ngx_http_cwai_l2_memory_fetch(r, &key, lcf->zone, lcf->history_ttl,
+                                       handler, data);
+    if (rc == NGX_DECLINED) {
+        /* memory not kept in Redis (chatwootai_l2_ttl memory 0): still
+         * let the replies asked for before (rate limit, token budget) in
+         * first, so that the pipeline starts with their decisions */
+        rc = ngx_http_cwai_l2_barrier(r, handler, data);
+    }
+    return rc;
 }
 
 

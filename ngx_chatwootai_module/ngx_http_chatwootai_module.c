@@ -394,7 +394,7 @@ ngx_http_cwai_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->owner_ttl, prev->owner_ttl, 86400000);
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
     ngx_conf_merge_msec_value(conf->history_ttl, prev->history_ttl, 3600000);
-    ngx_conf_merge_msec_value(conf->debounce, prev->debounce, 0);
+    ngx_conf_merge_msec_value(conf->debounce, prev->debounce, 2000);
     ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->retries, prev->retries, 2);
     ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 600000);

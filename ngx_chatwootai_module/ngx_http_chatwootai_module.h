@@ -187,9 +187,6 @@ ngx_int_t ngx_http_cwai_redis_command(ngx_pool_t *pool,
 ngx_int_t ngx_http_cwai_redis_request(ngx_http_request_t *r,
     ngx_http_cwai_redis_pt handler, void *data, int argc, const char **argv,
     const size_t *argvlen);
-/* chatwootai_redis prefix= + key into buf; NULL when it does not fit */
-u_char *ngx_http_cwai_l2_key(u_char *buf, size_t size, ngx_str_t *key,
-    size_t *len);
 
 /* the L2 (kinds of chatwootai_l2_total) */
 #define NGX_HTTP_CWAI_L2_CACHE   0
@@ -231,6 +228,38 @@ void ngx_http_cwai_l2_counter_sync(ngx_http_cwai_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl);
 void ngx_http_cwai_l2_memory_push(ngx_str_t *key, ngx_str_t *turns,
     ngx_uint_t n, ngx_msec_t l1_ttl);
+/* chatwootai_redis prefix= + key into buf (Redis's name of a zone key);
+ * NULL without chatwootai_redis or when it does not fit */
+u_char *ngx_http_cwai_l2_key(u_char *buf, size_t size, ngx_str_t *key,
+    size_t *len);
+
+/* Decisions shared by every instance, each one atomic in Redis (a Lua
+ * script): ngx_http_chatwootai_shared.c. The handlers' rc: NGX_OK or
+ * NGX_DECLINED as Redis decided, NGX_ERROR when it could not tell (error,
+ * timeout: the zone's decision stands). Each returns NGX_AGAIN when Redis
+ * was asked (the request is held until the handler has run) or NGX_DECLINED
+ * when it is not there or not up. */
+typedef void (*ngx_http_cwai_l2_decided_pt)(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_str_t *latest);
+/* debounce: message id is the latest of the burst under key (fire and
+ * forget); 1 when sent */
+ngx_uint_t ngx_http_cwai_l2_burst_mark(ngx_str_t *key, int64_t id,
+    ngx_msec_t ttl);
+/* debounce: at the end of id's quiet window (after a mark), NGX_OK when id
+ * answers the burst (then marked answered: once), NGX_DECLINED when a later
+ * message answers or answered it (latest: its id) */
+ngx_int_t ngx_http_cwai_l2_burst_claim(ngx_http_request_t *r, ngx_str_t *key,
+    int64_t id, ngx_msec_t ttl, ngx_http_cwai_l2_decided_pt handler,
+    void *data);
+/* rate limit: the token bucket (GCRA) under key, on Redis's clock; NGX_OK:
+ * a token was taken, NGX_DECLINED: over the limit */
+ngx_int_t ngx_http_cwai_l2_limit(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_msec_t interval, ngx_uint_t burst, ngx_http_cwai_l2_decided_pt handler,
+    void *data);
+/* handler(r, data) once Redis answered every command sent before (Redis
+ * answers in order); NGX_AGAIN, or NGX_DECLINED when it is not up */
+ngx_int_t ngx_http_cwai_l2_barrier(ngx_http_request_t *r,
+    ngx_http_cwai_l2_done_pt handler, void *data);
 
 /* for chatwootai_status; NGX_DECLINED / NULL without chatwootai_redis */
 ngx_int_t ngx_http_cwai_redis_metrics(ngx_pool_t *pool, ngx_str_t *text);

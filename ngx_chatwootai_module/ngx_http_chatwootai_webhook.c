@@ -804,12 +804,64 @@ ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
  * becomes the burst's latest ("b:" key); the pipeline starts only when no
  * newer message arrived for chatwootai_debounce, on the request of the
  * latest one, and answers the burst's messages together. The others end as
- * "merged".
+ * "merged". With Redis up the "b:" key is shared too: a burst split across
+ * instances is answered once, by the instance that got its last message,
+ * with the messages every instance remembered in Redis.
  */
 typedef struct {
     ngx_http_cwai_wait_t       wait;
     ngx_http_cwai_domain_t    *dom;
+    unsigned                   marked:1;    /* the latest in Redis too */
 } ngx_http_cwai_burst_t;
+
+
+static void
+ngx_http_cwai_burst_merged(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *latest)
+{
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+
+    /* a later message of the burst answers (or answered) this one too */
+    ctx->outcome = "merged";
+    (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "chatwootai: message %L of conversation %L merged into "
+                  "message %V", ctx->wh.message_id, ctx->wh.conversation_id,
+                  latest);
+    ngx_http_cwai_queue_done(r, ctx);     /* the later one answers it */
+    cwai_webhook_free(&ctx->wh);
+}
+
+
+/* Redis decided which message of the burst answers (or could not tell:
+ * then the zone's decision, this one, stands) */
+static void
+ngx_http_cwai_burst_claimed(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_str_t *latest)
+{
+    ngx_str_t               unknown = ngx_string("(another instance's)");
+    ngx_http_cwai_ctx_t    *ctx;
+    ngx_http_cwai_burst_t  *b = data;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_cwai_burst_merged(r, ctx, latest ? latest : &unknown);
+        return;
+    }
+
+    /* the burst's messages other instances got are in Redis's memory:
+     * into the zone before the answer reads them */
+    if (rc == NGX_OK
+        && ngx_http_cwai_memory_fetch(r, ctx, ngx_http_cwai_webhook_run, b->dom)
+           == NGX_AGAIN)
+    {
+        return;
+    }
+    ngx_http_cwai_webhook_run(r, b->dom);
+}
 
 
 static void
@@ -831,15 +883,18 @@ ngx_http_cwai_burst_end(void *data)
     if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
         && ngx_atoi(val.data, val.len) != (ngx_int_t) ctx->wh.message_id)
     {
-        /* a newer message of the burst will answer this one too */
-        ctx->outcome = "merged";
-        (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "chatwootai: message %L of conversation %L merged into "
-                      "message %V", ctx->wh.message_id, ctx->wh.conversation_id,
-                      &val);
-        ngx_http_cwai_queue_done(r, ctx);     /* the later one answers it */
-        cwai_webhook_free(&ctx->wh);
+        ngx_http_cwai_burst_merged(r, ctx, &val);
+        return;
+    }
+
+    /* the latest here; Redis knows whether another instance got a later
+     * one (unless this message's mark never went there: Redis was down) */
+    if (b->marked
+        && ngx_http_cwai_l2_burst_claim(r, &key, ctx->wh.message_id,
+                                        4 * lcf->debounce,
+                                        ngx_http_cwai_burst_claimed, b)
+           == NGX_AGAIN)
+    {
         return;
     }
 
@@ -878,6 +933,8 @@ ngx_http_cwai_burst_wait(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     val.data = vbuf;
     val.len = ngx_sprintf(vbuf, "%L", ctx->wh.message_id) - vbuf;
     (void) ngx_http_cwai_zone_set(lcf->zone, &key, &val, 4 * lcf->debounce);
+    b->marked = ngx_http_cwai_l2_burst_mark(&key, ctx->wh.message_id,
+                                            4 * lcf->debounce);
 
     return ngx_http_cwai_wait(r, &b->wait, lcf->debounce);
 }

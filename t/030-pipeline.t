@@ -60,6 +60,9 @@ add_block_preprocessor(sub {
     chatwootai_zone cwai 4m;
     chatwootai_domain cosmetics $TEST_NGINX_CWAI_ROOT/domains/cosmetics.yaml;
 _EOC_
+    # each message is answered at once (the quiet window is t/031's)
+    $block->set_value('http_config',
+                      $block->http_config . "    chatwootai_debounce off;\n");
     my $llm = $block->no_llm ? '' :
         'chatwootai_llm /_cwai/openai model=gpt-4.1-mini max_tokens=300;';
     my $extra = $block->webhook_extra // '';

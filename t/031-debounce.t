@@ -114,3 +114,77 @@ sub {
 ["GET /burst", "GET /status"]
 --- response_body_like eval
 ['sent 2', 'chatwootai_merged_total\{zone="cwai"\} 1']
+
+
+
+=== TEST 4: the default quiet window is 2 s: one answer, 2 s after the burst
+--- config
+    location = /hook {
+        chatwootai_webhook;
+        chatwootai_webhook_auth off;
+        chatwootai_chatwoot /_cwai/chatwoot;
+    }
+    location /_cwai/chatwoot/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_CHATWOOT_PORT/;
+        proxy_buffering off;
+    }
+    location = /burst { proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_CHATWOOT_PORT/burst; }
+--- fake eval
+{ chatwoot => { routes => { 'GET /burst' => ::burst($::B1, $::B2, $::B3) } } }
+--- request
+GET /burst
+--- response_body
+sent 3
+--- wait: 2.8
+--- fake_requests eval
+sub {
+    my ($reqs) = @_;
+    my ($burst) = grep { $_->{path} eq '/burst' } @$reqs;
+    my @posts = grep { $_->{path} =~ m{/messages$} } @$reqs;
+    die "expected one reply, got " . @posts . "\n" unless @posts == 1;
+    die "not the burst's answer: $posts[0]{json}{content}\n"
+        unless $posts[0]{json}{echo_id} eq 'cwai-2003' && $posts[0]{json}{content} =~ /R\$ 89,90/;
+    my $after = $posts[0]{time} - $burst->{time};
+    die sprintf("answered %.2f s after the burst began\n", $after) unless $after >= 2 && $after < 2.7;
+}
+
+
+
+=== TEST 5: chatwootai_debounce 0 answers each message at once
+--- config
+    location = /hook {
+        chatwootai_webhook;
+        chatwootai_webhook_auth off;
+        chatwootai_chatwoot /_cwai/chatwoot;
+        chatwootai_debounce 0;
+    }
+    location /_cwai/chatwoot/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_CHATWOOT_PORT/;
+        proxy_buffering off;
+    }
+    location = /burst { proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_CHATWOOT_PORT/burst; }
+--- fake eval
+{ chatwoot => { routes => { 'GET /burst' => ::burst($::OTHER) } } }
+--- request
+GET /burst
+--- wait: 0.5
+--- fake_requests eval
+sub {
+    my ($reqs) = @_;
+    my ($burst) = grep { $_->{path} eq '/burst' } @$reqs;
+    my @posts = grep { $_->{path} =~ m{/messages$} } @$reqs;
+    die "expected one reply, got " . @posts . "\n" unless @posts == 1;
+    my $after = $posts[0]{time} - $burst->{time};
+    die sprintf("answered %.2f s after the message\n", $after) unless $after < 0.5;
+}
+
+
+
+=== TEST 6: at most 10 s
+--- config
+    location = /hook { chatwootai_webhook; chatwootai_debounce 11s; }
+--- must_die
+--- error_log
+"chatwootai_debounce" directive must be at most 10s

@@ -101,6 +101,11 @@ add_block_preprocessor(sub {
     chatwootai_zone cwai 1m;
     chatwootai_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=100ms;
 _EOC_
+    # each message is answered at once (the quiet window is t/031 and t/043's)
+    for my $s (qw(http_config peer_http_config)) {
+        $block->set_value($s, $block->$s . "    chatwootai_debounce off;\n")
+            if defined $block->$s;
+    }
     my $hook = $block->hook // <<'_EOC_';
     location = /hook {
         chatwootai_webhook;

@@ -31,6 +31,9 @@ add_block_preprocessor(sub {
     chatwootai_zone cwai 4m;
     chatwootai_domain cosmetics $TEST_NGINX_CWAI_ROOT/domains/cosmetics.yaml;
 _EOC_
+    # each message is answered at once (the quiet window is t/031's)
+    $block->set_value('http_config',
+                      $block->http_config . "    chatwootai_debounce off;\n");
     my $limits = $block->limits // '';
     $block->set_value('config', <<_EOC_) unless defined $block->config;
     location = /hook {

@@ -50,6 +50,7 @@ our $HOOK = <<'_EOC_';
             chatwootai_chatwoot /_cwai/chatwoot;
             chatwootai_confidence answer=1.01 fallback=0.6;
             chatwootai_cache_ttl 0;
+            chatwootai_debounce off;
         }
         location /_cwai/openai/ {
             internal;
