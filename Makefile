@@ -109,7 +109,10 @@ $(BUILD)/bench-pipeline: bench/bench_pipeline.c $(CORE_HDRS) $(BUILD)/libcwai.a
 $(BUILD)/webhook-load: bench/webhook_load.c
 	$(CC) -O2 -W -Wall -Werror $< -o $@
 
-bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load
+$(BUILD)/cache-latency: bench/cache_latency.c
+	$(CC) -O2 -W -Wall -Werror $< -o $@
+
+bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load $(BUILD)/cache-latency
 	@./bench/run.sh
 
 clean:
