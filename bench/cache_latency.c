@@ -2,8 +2,9 @@
  * cache-latency: how long a customer waits for a cached answer served from
  * the zone (L1), from Redis (L2), and for a miss that goes to the model.
  *
- *   cache-latency FAKE_PORT MODEL_MS BODY_FILE N TAG PHASE...
- *       PHASE = NAME:NGINX_PORT, e.g. miss:18680 l1:18680 l2:18682
+ *   cache-latency FAKE_PORT MODEL_MS BODY_FILE N TAG GROUP...
+ *       GROUP = NAME:NGINX_PORT[,NAME:NGINX_PORT...]
+ *       e.g. miss:18690 L1:18690,L2:18691
  *
  * One process is both ends, so the clock is one clock (microseconds):
  *
@@ -12,7 +13,9 @@
  *   /v1/chat/completions after exactly MODEL_MS (a timer, not a sleep), with
  *   t/fixtures/openai/chat-completion-final.json; everything else (Chatwoot)
  *   at once with reply_create_message_response.json;
- * - the client: for each phase, N webhooks one after the other, each on a
+ * - the client: for each group, N webhooks per phase one after the other
+ *   (the phases of a group in turn, question by question, so that a busy
+ *   machine slows them alike), each on a
  *   new connection (as Chatwoot sends them), each a new message in a new
  *   conversation (the answer cache is for single-turn questions) whose text
  *   is question i of this run (TAG makes the texts of a run its own). The
@@ -21,10 +24,10 @@
  *   messages): the acknowledgement, the pipeline, the cache lookup and the
  *   reply subrequest — what the customer waits for, minus Chatwoot itself.
  *
- * Every phase asks the same N questions, so with the phases in the order
- * miss:A l1:A l2:B the first phase fills A's zone and Redis (model asked),
- * the second is answered from A's zone, the third from Redis by an nginx
- * whose zone never saw them (it fills its zone on the way).
+ * Every phase asks the same N questions, so with `miss:A L1:A,L2:B` the
+ * first group fills A's zone and Redis (model asked); then, question by
+ * question, A answers from its zone and B, sharing A's Redis with a zone
+ * that never saw them, from Redis (filling its zone on the way).
  *
  * Prints one line per phase: n, min, p50, p90, p99, max, mean (ms) and how
  * many model calls the phase made.
@@ -342,15 +345,81 @@ question(char *buf, const char *tag, int i)
             'a' + i / 676 % 26, 'a' + i / 26 % 26, 'a' + i % 26);
 }
 
+typedef struct {
+    const char  *name;
+    int          port;
+    double      *lat;
+    size_t       nl, lost;
+    long         llm;
+} phase_t;
+
+static long  id_base;
+
+/* one webhook with question q to sa; ms until its reply reached the fake
+ * Chatwoot, or -1 */
+static double
+sample(int lfd, struct sockaddr_in *sa, const char *tpl, const char *text,
+    const char *q)
+{
+    long     id = id_base++;
+    long     conv = id % 100000000 + 1000000;
+    char    *b1, *b2, *b3, *b4, *req, num[64];
+    conn_t  *c = calloc(1, sizeof(conn_t));
+    double   t0, deadline, l;
+    size_t   blen, k;
+    int      one = 1;
+    struct epoll_event  ev;
+
+    b1 = replace_all(tpl, text, q);
+    sprintf(num, "\"id\":%ld", id);
+    b2 = replace_all(b1, "\"id\":90211", num);
+    sprintf(num, "\"id\":%ld,", conv);
+    b3 = replace_all(b2, "\"id\":318,", num);
+    sprintf(num, "\"conversation_id\":%ld,", conv);
+    b4 = replace_all(b3, "\"conversation_id\":318,", num);
+    blen = strlen(b4);
+    req = malloc(blen + 256);
+    k = (size_t) sprintf(req, "POST /hook HTTP/1.1\r\nHost: bench\r\n"
+                              "Content-Type: application/json\r\n"
+                              "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    memcpy(req + k, b4, blen);
+    free(b1); free(b2); free(b3); free(b4);
+
+    waiting_conv = conv;
+    reply_at = 0;
+    c->client = 1;
+    c->out = req;
+    c->out_len = k + blen;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev.events = EPOLLOUT | EPOLLIN;
+    ev.data.ptr = c;
+    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    t0 = now_ms();
+    connect(c->fd, (struct sockaddr *) sa, sizeof(*sa));
+
+    deadline = t0 + model_ms + 5000;
+    while (reply_at == 0 && now_ms() < deadline) {
+        loop_once(lfd, deadline);
+    }
+    l = reply_at == 0 ? -1 : reply_at - t0;
+
+    /* let the pipeline end (DONE writes the caches) before the next */
+    deadline = now_ms() + 2;
+    while (now_ms() < deadline) {
+        loop_once(lfd, deadline);
+    }
+    return l;
+}
+
 int
 main(int argc, char **argv)
 {
-    int                 lfd, one = 1, n, i, ph, port;
+    int                 lfd, one = 1, n, i, ph;
     size_t              tpl_len, k;
-    char               *tpl, q[128], num[64];
+    char               *tpl, q[128];
     const char         *tag;
-    double             *lat, sum;
-    long                id_base;
+    double              sum;
     struct sockaddr_in  sa;
     struct epoll_event  ev;
 
@@ -364,7 +433,6 @@ main(int argc, char **argv)
     tag = argv[5];
     llm_body = slurp("t/fixtures/openai/chat-completion-final.json", &llm_len);
     cw_body = slurp("t/fixtures/chatwoot/reply_create_message_response.json", &cw_len);
-    lat = malloc((size_t) n * sizeof(double));
     id_base = 800000000L + (long) (now_ms()) % 1000000 * 100;
 
     ep = epoll_create1(0);
@@ -397,19 +465,28 @@ main(int argc, char **argv)
     }
 
     for (ph = 6; ph < argc; ph++) {
-        char       *colon = strchr(argv[ph], ':');
-        long        llm0 = llm_calls;
-        size_t      nl = 0, lost = 0;
+        /* a group: phases taken in turn, question by question */
+        phase_t  grp[16];
+        int      ng = 0, g;
+        char    *tok, *save = NULL;
 
-        if (colon == NULL) {
-            fprintf(stderr, "cache-latency: phase %s is not NAME:PORT\n", argv[ph]);
-            return 2;
+        for (tok = strtok_r(argv[ph], ",", &save); tok && ng < 16;
+             tok = strtok_r(NULL, ",", &save))
+        {
+            char *colon = strrchr(tok, ':');
+            if (colon == NULL) {
+                fprintf(stderr, "cache-latency: phase %s is not NAME:PORT\n", tok);
+                return 2;
+            }
+            *colon = '\0';
+            memset(&grp[ng], 0, sizeof(phase_t));
+            grp[ng].name = tok;
+            grp[ng].port = atoi(colon + 1);
+            grp[ng].lat = malloc((size_t) n * sizeof(double));
+            ng++;
         }
-        *colon = '\0';
-        port = atoi(colon + 1);
-        sa.sin_port = htons((uint16_t) port);
 
-        /* a pause between phases: the last pipeline ends, its cache
+        /* a pause between groups: the last pipeline ends, its cache
          * writes (zone, Redis) are done */
         {
             double until = now_ms() + 300;
@@ -419,73 +496,41 @@ main(int argc, char **argv)
         }
 
         for (i = 0; i < n; i++) {
-            long     id = id_base++;
-            long     conv = id % 100000000 + 1000000;
-            char    *b1, *b2, *b3, *b4, *req;
-            conn_t  *c = calloc(1, sizeof(conn_t));
-            double   t0, deadline;
-            size_t   blen;
-
             question(q, tag, i);
-            b1 = replace_all(tpl, argv[3], q);
-            sprintf(num, "\"id\":%ld", id);
-            b2 = replace_all(b1, "\"id\":90211", num);
-            sprintf(num, "\"id\":%ld,", conv);
-            b3 = replace_all(b2, "\"id\":318,", num);
-            sprintf(num, "\"conversation_id\":%ld,", conv);
-            b4 = replace_all(b3, "\"conversation_id\":318,", num);
-            blen = strlen(b4);
-            req = malloc(blen + 256);
-            k = (size_t) sprintf(req, "POST /hook HTTP/1.1\r\nHost: bench\r\n"
-                                      "Content-Type: application/json\r\n"
-                                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
-            memcpy(req + k, b4, blen);
-            free(b1); free(b2); free(b3); free(b4);
+            for (g = 0; g < ng; g++) {
+                long    llm0 = llm_calls;
+                double  l;
 
-            waiting_conv = conv;
-            reply_at = 0;
-            c->client = 1;
-            c->out = req;
-            c->out_len = k + blen;
-            c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            ev.events = EPOLLOUT | EPOLLIN;
-            ev.data.ptr = c;
-            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-            t0 = now_ms();
-            connect(c->fd, (struct sockaddr *) &sa, sizeof(sa));
-
-            deadline = t0 + model_ms + 5000;
-            while (reply_at == 0 && now_ms() < deadline) {
-                loop_once(lfd, deadline);
-            }
-            if (reply_at == 0) {
-                lost++;
-            } else {
-                lat[nl++] = reply_at - t0;
-            }
-            /* let the pipeline end (DONE writes the caches) before the next */
-            {
-                double until = now_ms() + 2;
-                while (now_ms() < until) {
-                    loop_once(lfd, until);
+                sa.sin_port = htons((uint16_t) grp[g].port);
+                l = sample(lfd, &sa, tpl, argv[3], q);
+                if (l < 0) {
+                    grp[g].lost++;
+                } else {
+                    grp[g].lat[grp[g].nl++] = l;
                 }
+                grp[g].llm += llm_calls - llm0;
             }
         }
 
-        qsort(lat, nl, sizeof(double), cmp);
-        for (sum = 0, k = 0; k < nl; k++) {
-            sum += lat[k];
+        for (g = 0; g < ng; g++) {
+            phase_t *P = &grp[g];
+            double  *lat = P->lat;
+            size_t   nl = P->nl;
+
+            if (nl == 0) {
+                printf("%s: no reply came (%zu lost)\n", P->name, P->lost);
+                continue;
+            }
+            qsort(lat, nl, sizeof(double), cmp);
+            for (sum = 0, k = 0; k < nl; k++) {
+                sum += lat[k];
+            }
+            printf("%s: n %zu, min %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f ms;"
+                   " model calls %ld%s\n",
+                   P->name, nl, lat[0], lat[nl / 2], lat[nl * 90 / 100],
+                   lat[nl * 99 / 100], lat[nl - 1], sum / (double) nl, P->llm,
+                   P->lost ? " (some replies never came)" : "");
         }
-        if (nl == 0) {
-            printf("%s: no reply came (%zu lost)\n", argv[ph], lost);
-            continue;
-        }
-        printf("%s: n %zu, min %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f ms;"
-               " model calls %ld%s\n",
-               argv[ph], nl, lat[0], lat[nl / 2], lat[nl * 90 / 100],
-               lat[nl * 99 / 100 < nl ? nl * 99 / 100 : nl - 1], lat[nl - 1],
-               sum / (double) nl, llm_calls - llm0, lost ? " (some replies never came)" : "");
         fflush(stdout);
     }
     return 0;

@@ -28,15 +28,19 @@
 #       of that conversation's reply POST at the fake Chatwoot (the ack, the
 #       memory read, the lookups, the model if any, the reply subrequest).
 #       Each message is a new conversation (single-turn), one at a time.
-#       The phases ask the same N questions:
-#         miss   instance A (zone + Redis): zone miss, Redis miss, the model
-#         L1     instance A again: the zone has them
-#         L2     instance B, sharing A's Redis but with its own zone (a
-#                second nginx of the same gateway): zone miss, Redis hit
-#         L1'    instance B again: its zone was filled by the L2 hit
-#       then, on an instance without chatwootai_redis (the zone alone):
-#         miss, L1   for the cost of Redis on a message (the dedupe SET NX
-#                    and the conversation-memory LRANGE every message makes)
+#       Three nginx run side by side: A and B share the Redis (two
+#       instances of one gateway, each its own zone), C has no
+#       chatwootai_redis (the zone alone). Every phase asks the same N
+#       questions; the phases of a group take turns question by question,
+#       so that whatever else the machine does slows them alike:
+#         miss   A: zone miss, Redis miss, the model     | miss0  C: zone
+#                                                         |  miss, the model
+#         L1     A again: its zone has them
+#         L2     B: its zone never saw them, Redis has them (fills B's zone)
+#         L1b    B again, right after: the zone filled by that L2 hit
+#         L10    C again: its zone has them; against L1, the cost of Redis
+#                on every message (the dedupe SET NX and the conversation
+#                memory LRANGE awaited before the pipeline)
 #       Model calls per phase and the instances' counters (zone hits and
 #       misses, Redis cache hits) are printed, so that each phase is seen to
 #       have taken the path it is named after.
@@ -44,9 +48,11 @@
 #   4b. webhook ingress (wrk, unique messages, 1 worker, as in part 2) with
 #       the dedupe also in Redis (SET NX PX of the message id, the answer
 #       awaited before the acknowledgement: that is what makes two
-#       instances agree) against the zone alone, on the same machine just
-#       before; requests/s, p50, p99 and the ratios. Then two instances
-#       sharing the Redis, each loaded by its own wrk.
+#       instances agree) against the zone alone: two nginx up side by side,
+#       wrk on the zone-alone one, the Redis one, the Redis one, the
+#       zone-alone one (each figure the mean of its two runs); requests/s,
+#       p50, p99 and the ratios. Then two instances sharing the Redis, each
+#       loaded by its own wrk at the same time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -158,21 +164,16 @@ python3 -c 'import json; print(json.dumps(json.load(open("t/fixtures/chatwoot/me
 echo "== 4a. a cached answer: webhook to reply posted, one message at a time, $N questions per phase; fake model ${MODEL_MS} ms, fake Chatwoot 0 ms"
 instance a "$A_PORT" 1 "$PIPELINE"
 instance b "$B_PORT" 1 "$PIPELINE"
-sleep 0.3
-wait_up "$A_PORT"; wait_up "$B_PORT"
-TAG=r$$x
-build/cache-latency "$FAKE_PORT" "$MODEL_MS" "$B/body.json" "$N" "$TAG" \
-    "miss:$A_PORT" "L1:$A_PORT" "L2:$B_PORT" "L1':$B_PORT" > "$B/cache-redis.txt"
-echo "   instance A: $(counters "$A_PORT")"
-echo "   instance B: $(counters "$B_PORT")"
-stop a; stop b
 instance c "$C_PORT" 0 "$PIPELINE"
 sleep 0.3
-build/cache-latency "$FAKE_PORT" "$MODEL_MS" "$B/body.json" "$N" "${TAG}c" \
-    "miss:$C_PORT" "L1:$C_PORT" > "$B/cache-l1.txt"
+wait_up "$A_PORT"; wait_up "$B_PORT"
+build/cache-latency "$FAKE_PORT" "$MODEL_MS" "$B/body.json" "$N" "r$$x" \
+    "miss:$A_PORT,miss0:$C_PORT" "L1:$A_PORT,L2:$B_PORT,L1b:$B_PORT,L10:$C_PORT" > "$B/cache.txt"
+echo "   instance A: $(counters "$A_PORT")"
+echo "   instance B: $(counters "$B_PORT")"
 echo "   instance C (no Redis): $(counters "$C_PORT")"
-stop c
-python3 - "$B/cache-redis.txt" "$B/cache-l1.txt" "$MODEL_MS" <<'PY'
+stop a; stop b; stop c
+python3 - "$B/cache.txt" "$MODEL_MS" <<'PY'
 import re, sys
 def load(path):
     out = {}
@@ -183,15 +184,16 @@ def load(path):
         m["line"] = rest.strip()
         out[name] = m
     return out
-r, z, model = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+r, model = load(sys.argv[1]), float(sys.argv[2])
+z = {"miss": r["miss0"], "L1": r["L10"]}
 def show(label, m):
     print("   %-44s p50 %7.3f ms  p90 %7.3f  p99 %7.3f  (model calls %d)" % (label, m["p50"], m["p90"], m["p99"], m["calls"]))
 print("   with chatwootai_redis (instances A and B share one Redis):")
 show("miss (zone, Redis, model %g ms) on A" % model, r["miss"])
 show("L2 hit (Redis) on B", r["L2"])
 show("L1 hit (zone) on A", r["L1"])
-show("L1 hit (zone) on B, filled by its L2 hit", r["L1'"])
-print("   the zone alone (no chatwootai_redis):")
+show("L1 hit (zone) on B, filled by its L2 hit", r["L1b"])
+print("   the zone alone (instance C, no chatwootai_redis):")
 show("miss (zone, model %g ms)" % model, z["miss"])
 show("L1 hit (zone)", z["L1"])
 p = lambda a, b: a["p50"] - b["p50"]
@@ -202,20 +204,22 @@ print("            L1 hit with Redis - without = %.3f ms (dedupe SET NX + memory
 PY
 
 echo
-echo "== 4b. webhook ingress with the dedupe in Redis (SET NX) against the zone alone; 1 worker, wrk 2 threads x 50 connections, ${DUR}s"
+echo "== 4b. webhook ingress with the dedupe in Redis (SET NX) against the zone alone; 1 worker, wrk 2 threads x 50 connections, 2 x ${DUR}s each"
 INGRESS="
         location = /hook { chatwootai_webhook; chatwootai_webhook_auth off; chatwootai_dedupe_ttl 10m; }"
 run_wrk() {   # PORT OUT
     CWAI_BODY=$B/body.json wrk -t2 -c50 -d"${DUR}s" --latency -s bench/unique.lua "http://127.0.0.1:$1" > "$2"
 }
-instance c "$C_PORT" 0 "$INGRESS"; sleep 0.3
-run_wrk "$C_PORT" "$B/wrk-l1.txt"
-stop c
 redis-cli -p "$REDIS_PORT" flushall > /dev/null
-instance a "$A_PORT" 1 "$INGRESS"; sleep 0.3; wait_up "$A_PORT"
-run_wrk "$A_PORT" "$B/wrk-redis.txt"
+instance c "$C_PORT" 0 "$INGRESS"; instance a "$A_PORT" 1 "$INGRESS"; sleep 0.3; wait_up "$A_PORT"
+# in the order zone, Redis, Redis, zone (each result the mean of its two
+# runs), so that a load that changes steadily meanwhile weighs on both alike
+run_wrk "$C_PORT" "$B/wrk-l1-1.txt"
+run_wrk "$A_PORT" "$B/wrk-redis-1.txt"
+run_wrk "$A_PORT" "$B/wrk-redis-2.txt"
+run_wrk "$C_PORT" "$B/wrk-l1-2.txt"
 l2=$(curl -s "http://127.0.0.1:$A_PORT/status" | sed -n 's/^chatwootai_l2_total{.*kind="dedupe",result="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p' | tr '\n' ' ')
-stop a
+stop a; stop c
 # two instances sharing the Redis, loaded together (the two wrk and
 # redis-server share the same two cores with both nginx)
 redis-cli -p "$REDIS_PORT" flushall > /dev/null
@@ -237,9 +241,12 @@ def wrk(name):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", s).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", s)
     return rps, lat(50), lat(99), int(non2xx.group(1)) if non2xx else 0
-z, r, a, b = wrk("wrk-l1.txt"), wrk("wrk-redis.txt"), wrk("wrk-a.txt"), wrk("wrk-b.txt")
+mean = lambda x, y: tuple((p + q) / 2 for p, q in zip(x, y))
+z = mean(wrk("wrk-l1-1.txt"), wrk("wrk-l1-2.txt"))
+r = mean(wrk("wrk-redis-1.txt"), wrk("wrk-redis-2.txt"))
+a, b = wrk("wrk-a.txt"), wrk("wrk-b.txt")
 for label, w in (("the zone alone", z), ("zone + Redis SET NX", r)):
-    print("   %-22s %8.0f req/s, p50 %6.2f ms, p99 %6.2f ms%s" % (label, w[0], w[1], w[2], ", %d non-2xx" % w[3] if w[3] else ""))
+    print("   %-22s %8.0f req/s, p50 %6.2f ms, p99 %6.2f ms%s" % (label, w[0], w[1], w[2], ", %d non-2xx" % (2 * w[3]) if w[3] else ""))
 l2 = dict(zip(sys.argv[2].split()[::2], sys.argv[2].split()[1::2]))
 print("   Redis / zone alone: throughput x%.2f, p99 x%.2f (SET NX answers: %s new, %s duplicate, %s errors)"
       % (r[0] / z[0], r[2] / z[2], l2.get("miss", "?"), l2.get("hit", "?"), l2.get("error", "?")))
