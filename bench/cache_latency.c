@@ -14,8 +14,8 @@
  *   t/fixtures/openai/chat-completion-final.json; everything else (Chatwoot)
  *   at once with reply_create_message_response.json;
  * - the client: for each group, N webhooks per phase one after the other
- *   (the phases of a group in turn, question by question, so that a busy
- *   machine slows them alike), each on a
+ *   (the phases of a group in turn, question by question, in a random
+ *   order, so that a busy machine slows them alike), each on a
  *   new connection (as Chatwoot sends them), each a new message in a new
  *   conversation (the answer cache is for single-turn questions) whose text
  *   is question i of this run (TAG makes the texts of a run its own). The
@@ -420,6 +420,7 @@ main(int argc, char **argv)
     char               *tpl, q[128];
     const char         *tag;
     double              sum;
+    unsigned            seed = 20261206;
     struct sockaddr_in  sa;
     struct epoll_event  ev;
 
@@ -496,11 +497,34 @@ main(int argc, char **argv)
         }
 
         for (i = 0; i < n; i++) {
-            question(q, tag, i);
+            int  order[16], j, h, t;
+
+            /* the phases in a random order (a worker that has just worked
+             * answers faster than one woken up: no phase always first or
+             * always right after its own instance), except that phases of
+             * the same instance keep their order (L2 before the L1 hit it
+             * fills) */
             for (g = 0; g < ng; g++) {
+                order[g] = g;
+            }
+            for (g = ng - 1; g > 0; g--) {
+                j = (int) (rand_r(&seed) % (unsigned) (g + 1));
+                t = order[g]; order[g] = order[j]; order[j] = t;
+            }
+            for (g = 0; g < ng; g++) {
+                for (h = g + 1; h < ng; h++) {
+                    if (grp[order[g]].port == grp[order[h]].port && order[g] > order[h]) {
+                        t = order[g]; order[g] = order[h]; order[h] = t;
+                    }
+                }
+            }
+
+            question(q, tag, i);
+            for (j = 0; j < ng; j++) {
                 long    llm0 = llm_calls;
                 double  l;
 
+                g = order[j];
                 sa.sin_port = htons((uint16_t) grp[g].port);
                 l = sample(lfd, &sa, tpl, argv[3], q);
                 if (l < 0) {

@@ -32,12 +32,13 @@
 #       instances of one gateway, each its own zone), C has no
 #       chatwootai_redis (the zone alone). Every phase asks the same N
 #       questions; the phases of a group take turns question by question,
-#       so that whatever else the machine does slows them alike:
+#       in a random order (those of one instance in the order given), so
+#       that whatever else the machine does slows them alike:
 #         miss   A: zone miss, Redis miss, the model     | miss0  C: zone
 #                                                         |  miss, the model
 #         L1     A again: its zone has them
 #         L2     B: its zone never saw them, Redis has them (fills B's zone)
-#         L1b    B again, right after: the zone filled by that L2 hit
+#         L1b    B again, after it: the zone filled by that L2 hit
 #         L10    C again: its zone has them; against L1, the cost of Redis
 #                on every message (the dedupe SET NX and the conversation
 #                memory LRANGE awaited before the pipeline)
