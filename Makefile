@@ -112,8 +112,11 @@ $(BUILD)/webhook-load: bench/webhook_load.c
 $(BUILD)/fake-upstreams: bench/fake_upstreams.c
 	$(CC) -O2 -W -Wall -Werror -D_GNU_SOURCE $< -o $@
 
+$(BUILD)/cache-latency: bench/cache_latency.c
+	$(CC) -O2 -W -Wall -Werror $< -o $@
+
 bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load \
-       $(BUILD)/fake-upstreams
+       $(BUILD)/fake-upstreams $(BUILD)/cache-latency
 	@./bench/run.sh
 
 clean:

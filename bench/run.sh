@@ -7,6 +7,9 @@
 #      conversations in flight: ack latency, messages/s, CPU per message,
 #      memory per in-flight conversation. The fakes are build/fake-upstreams
 #      (C), or bench/fake_upstreams.py with BENCH_FAKE=python.
+#   4. Redis as the L2 (bench/redis.sh): latency of an answer from the zone
+#      (L1), from Redis (L2) and of a miss; webhook ingress with the dedupe
+#      in Redis against the zone alone
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -189,3 +192,9 @@ print("   workers' CPU: %.0f ms for %d messages = %.0f us per message (ack + emb
 print("   workers' private memory (RssAnon): %d kB idle, %d kB with %d in flight (%.1f kB per in-flight conversation), %d kB after" % (rss0, peak, inflight, (peak - rss0) / max(inflight, 1), rss1))
 print("   llm calls %d, chatwoot calls %d, upstream errors %d" % (st["upstreams"]["llm"]["requests"], st["upstreams"]["chatwoot"]["requests"], sum(u["errors"] for u in st["upstreams"].values())))
 PY
+
+stop_nginx
+kill "$FAKE_PID" 2>/dev/null || true; FAKE_PID=
+echo
+echo "== 4. Redis as the L2 (a redis-server of its own on a free port)"
+bench/redis.sh

@@ -6,7 +6,7 @@ PKGS="nginx nginx-dev build-essential pkg-config dpkg-dev
 libjansson-dev libyaml-dev libhiredis-dev libssl-dev libpcre2-dev zlib1g-dev
 check perl libtest-base-perl libtext-diff-perl liblist-moreutils-perl
 libipc-run-perl libtest-longstring-perl liburi-perl libwww-perl libhttp-daemon-perl libjson-pp-perl
-redis-server curl ca-certificates chromium chromium-driver"
+redis-server curl ca-certificates chromium chromium-driver wrk"
 [ -n "$CWAI_EXTRA_PKGS" ] && PKGS="$PKGS $CWAI_EXTRA_PKGS"
 
 missing=""
