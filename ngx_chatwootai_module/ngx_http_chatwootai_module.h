@@ -47,6 +47,7 @@ typedef struct {
     /* the pipeline (after the ack) */
     ngx_atomic_t                pipeline[3];    /* cwai_outcome_t */
     ngx_atomic_t                cache[2];       /* hits, misses */
+    ngx_atomic_t                coalesced;      /* waited for a call in flight */
     ngx_atomic_t                merged;         /* answered with a later one */
     ngx_atomic_t                upstream_requests[CWAI_UP__COUNT];
     ngx_atomic_t                upstream_errors[CWAI_UP__COUNT];

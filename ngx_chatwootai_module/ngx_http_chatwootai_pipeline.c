@@ -9,6 +9,8 @@
 #include "ngx_http_chatwootai_module.h"
 
 
+typedef struct ngx_http_cwai_flight_s  ngx_http_cwai_flight_t;
+
 typedef struct {
     ngx_http_request_t         *r;
     cwai_pipeline_t            *p;
@@ -22,7 +24,33 @@ typedef struct {
     size_t                      mem_key_len;
     cwai_step_t                 l2_step;    /* waiting for Redis (L2) */
     unsigned                    l2_missed:1;
+
+    /* concurrent misses of one cache key (ngx_http_cwai_flight_t) */
+    ngx_http_cwai_flight_t     *flight;     /* the one this job leads */
+    ngx_queue_t                 waiting;    /* in another job's flight */
+    cwai_step_t                 flight_step;
+    ngx_http_cwai_wait_t        flight_wait;
+    ngx_str_t                   landed;     /* the leader's answer, copied */
+    unsigned                    in_flight:1;
+    unsigned                    alone:1;    /* to the origin, no waiting */
 } ngx_http_cwai_job_t;
+
+
+/*
+ * One origin call for concurrent misses of the same cache key in a worker
+ * (the same question from many customers at once, the same product looked
+ * up): the first job calls, the others wait for its answer. A good answer
+ * is given to every waiter; otherwise each goes to the origin itself.
+ */
+struct ngx_http_cwai_flight_s {
+    ngx_queue_t                 queue;      /* the worker's flights */
+    uint64_t                    hash;
+    ngx_str_t                   key;
+    ngx_queue_t                 waiters;    /* ngx_http_cwai_job_t.waiting */
+    ngx_http_cwai_job_t        *leader;
+};
+
+static ngx_queue_t  ngx_http_cwai_flights;
 
 
 static void ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step);
@@ -30,12 +58,25 @@ static ngx_http_cwai_stats_t *ngx_http_cwai_job_stats(ngx_http_cwai_job_t *job);
 static void ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call);
 static ngx_int_t ngx_http_cwai_job_l2(ngx_http_cwai_job_t *job,
     cwai_step_t *step, ngx_str_t *key, ngx_msec_t ttl);
+static ngx_int_t ngx_http_cwai_flight_join(ngx_http_cwai_job_t *job,
+    cwai_step_t *step, const char *key);
+static void ngx_http_cwai_flight_land(ngx_http_cwai_job_t *job,
+    ngx_http_cwai_call_t *call);
 
 
 static void
 ngx_http_cwai_job_cleanup(void *data)
 {
     ngx_http_cwai_job_t  *job = data;
+
+    /* the request ends while others wait for its call: they call alone */
+    if (job->flight != NULL) {
+        ngx_http_cwai_flight_land(job, NULL);
+    }
+    if (job->in_flight) {
+        ngx_queue_remove(&job->waiting);
+        job->in_flight = 0;
+    }
 
     if (job->p) {
         /* the request ended before DONE (worker shutdown): the message is
@@ -487,6 +528,14 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
         }
         job->l2_missed = 0;
 
+        /* the same key already on its way to the origin: wait for it */
+        if (req->cache_key != NULL && !job->alone
+            && ngx_http_cwai_flight_join(job, step, req->cache_key) == NGX_AGAIN)
+        {
+            return;
+        }
+        job->alone = 0;
+
         if (lcf->prefix[req->upstream].len == 0) {
             /* the core only asks for configured upstreams; be safe anyway */
             ngx_memzero(&resp, sizeof(resp));
@@ -607,8 +656,151 @@ ngx_http_cwai_job_call_done(ngx_http_cwai_call_t *call)
                                          : lcf->pipeline.cache_ttl_ms);
     }
 
+    /* the jobs waiting for this key get the answer (or call alone) */
+    if (job->flight != NULL) {
+        ngx_http_cwai_flight_land(job, call);
+    }
+
     (void) cwai_pipeline_feed(job->p, &resp, &step);
     ngx_http_cwai_job_step(job, &step);
+}
+
+
+/* ---- concurrent misses of one cache key --------------------------------- */
+
+static void
+ngx_http_cwai_flight_resume(void *data)
+{
+    cwai_step_t           step;
+    cwai_http_resp_t      resp;
+    ngx_http_cwai_job_t  *job = data;
+
+    if (job->p == NULL) {
+        return;
+    }
+    step = job->flight_step;
+
+    if (job->landed.data == NULL) {
+        /* the leader got no good answer: this job tries the origin itself */
+        job->alone = 1;
+        ngx_http_cwai_job_step(job, &step);
+        return;
+    }
+
+    ngx_memzero(&resp, sizeof(resp));
+    resp.status = 200;
+    resp.body = (const char *) job->landed.data;
+    resp.len = job->landed.len;
+    resp.complete = 1;
+    resp.now = (int64_t) ngx_time();
+    (void) cwai_pipeline_feed(job->p, &resp, &step);
+    ngx_http_cwai_job_step(job, &step);
+}
+
+
+/* NGX_AGAIN: the job waits for another job's call of the same key (it is
+ * resumed by ngx_http_cwai_flight_resume()); NGX_OK: it leads a new
+ * flight and calls; NGX_DECLINED: it calls alone. */
+static ngx_int_t
+ngx_http_cwai_flight_join(ngx_http_cwai_job_t *job, cwai_step_t *step,
+    const char *key)
+{
+    size_t                   len;
+    uint64_t                 hash;
+    ngx_queue_t             *q;
+    ngx_http_cwai_flight_t  *f;
+
+    if (ngx_http_cwai_flights.next == NULL) {
+        ngx_queue_init(&ngx_http_cwai_flights);
+    }
+    len = ngx_strlen(key);
+    hash = cwai_hash64(key, len);
+
+    for (q = ngx_queue_head(&ngx_http_cwai_flights);
+         q != ngx_queue_sentinel(&ngx_http_cwai_flights);
+         q = ngx_queue_next(q))
+    {
+        f = ngx_queue_data(q, ngx_http_cwai_flight_t, queue);
+        if (f->hash == hash && f->key.len == len
+            && ngx_memcmp(f->key.data, key, len) == 0 && f->leader != job)
+        {
+            job->flight_step = *step;
+            job->landed.data = NULL;
+            ngx_queue_insert_tail(&f->waiters, &job->waiting);
+            job->in_flight = 1;
+            job->r->main->count++;      /* held until the flight lands */
+            (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->coalesced, 1);
+            return NGX_AGAIN;
+        }
+    }
+
+    if (job->flight != NULL) {
+        return NGX_DECLINED;
+    }
+    f = ngx_palloc(job->r->pool, sizeof(ngx_http_cwai_flight_t));
+    if (f == NULL) {
+        return NGX_DECLINED;
+    }
+    f->key.len = len;
+    f->key.data = ngx_pnalloc(job->r->pool, len);
+    if (f->key.data == NULL) {
+        return NGX_DECLINED;
+    }
+    ngx_memcpy(f->key.data, key, len);
+    f->hash = hash;
+    f->leader = job;
+    ngx_queue_init(&f->waiters);
+    ngx_queue_insert_tail(&ngx_http_cwai_flights, &f->queue);
+    job->flight = f;
+    return NGX_OK;
+}
+
+
+/* The leader's call ended (call NULL: the leader's request ended first). */
+static void
+ngx_http_cwai_flight_land(ngx_http_cwai_job_t *job, ngx_http_cwai_call_t *call)
+{
+    ngx_uint_t               good;
+    ngx_queue_t             *q;
+    ngx_http_request_t      *wr;
+    ngx_http_cwai_job_t     *w;
+    ngx_http_cwai_flight_t  *f = job->flight;
+
+    ngx_queue_remove(&f->queue);
+    job->flight = NULL;
+
+    good = call != NULL && call->complete && call->status >= 200
+           && call->status < 300;
+
+    while (!ngx_queue_empty(&f->waiters)) {
+        q = ngx_queue_head(&f->waiters);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_http_cwai_job_t, waiting);
+        w->in_flight = 0;
+        wr = w->r;
+
+        if (good) {
+            /* the leader's pool may go first: the waiter keeps a copy */
+            w->landed.len = call->response.len;
+            w->landed.data = ngx_pnalloc(wr->pool, call->response.len + 1);
+            if (w->landed.data != NULL) {
+                ngx_memcpy(w->landed.data, call->response.data,
+                           call->response.len);
+                w->landed.data[call->response.len] = '\0';
+            }
+        }
+
+        /* resumed from its own timer, so that its subrequests run on its
+         * own connection; then the flight's hold is dropped */
+        w->flight_wait.handler = ngx_http_cwai_flight_resume;
+        w->flight_wait.data = w;
+        if (ngx_http_cwai_wait(wr, &w->flight_wait, 0) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, wr->connection->log, 0,
+                          "chatwootai: a job waiting for a cached answer "
+                          "could not be resumed");
+        }
+        ngx_http_finalize_request(wr, NGX_DONE);
+    }
 }
 
 

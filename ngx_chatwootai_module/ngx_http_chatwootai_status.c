@@ -314,6 +314,14 @@ ngx_http_cwai_status_prometheus(ngx_http_request_t *r,
                              st->cache[1]);
     }
 
+    ngx_http_cwai_prom_family(&t, "chatwootai_cache_coalesced_total", "counter",
+                              "Cache misses that waited for the same call already "
+                              "on its way to the upstream (one call for all).");
+    for (i = 0; i < n; i++) {
+        ngx_http_cwai_printf(&t, "chatwootai_cache_coalesced_total{zone=\"%V\"} %uA\n",
+                             &zones[i]->name, zones[i]->sh->stats.coalesced);
+    }
+
     ngx_http_cwai_prom_family(&t, "chatwootai_upstream_requests_total", "counter",
                               "Calls to each upstream.");
     ngx_http_cwai_prom_family(&t, "chatwootai_upstream_errors_total", "counter",
@@ -515,9 +523,10 @@ ngx_http_cwai_status_json(ngx_http_request_t *r, ngx_http_cwai_zone_t **zones,
                                 "rate_limited", (json_int_t) st->rate_limited,
                                 "budget_exceeded",
                                 (json_int_t) st->budget_exceeded));
-            json_object_set_new(z, "cache", json_pack("{s:I, s:I}",
+            json_object_set_new(z, "cache", json_pack("{s:I, s:I, s:I}",
                                 "hits", (json_int_t) st->cache[0],
-                                "misses", (json_int_t) st->cache[1]));
+                                "misses", (json_int_t) st->cache[1],
+                                "coalesced", (json_int_t) st->coalesced));
         }
         json_object_setn_new(zs, (const char *) zones[i]->name.data,
                              zones[i]->name.len, z);

@@ -59,7 +59,7 @@ chatwootai_zone_entries\{zone="cwai"\} 1
 --- more_headers eval
 ::signed_headers($::IN)
 --- response_body_like eval
-['accepted', '^\{"zones":\{"cwai":\{"events":\{"other":0,"message_created":1,.*"outcomes":\{"accepted":1,"ignored":0,"duplicate":0,"rejected":0\},.*"zone":\{"size":1048576,"free":\d+,"entries":1,"evictions":0,"expired":0\},"queue_records":0,"messages":\{"replied":0,"handoff":0,"failed":0,"merged":0,"resumed":0\},"upstreams":\{.*\},"cache":\{"hits":0,"misses":0\}\}\}\}$']
+['accepted', '^\{"zones":\{"cwai":\{"events":\{"other":0,"message_created":1,.*"outcomes":\{"accepted":1,"ignored":0,"duplicate":0,"rejected":0\},.*"zone":\{"size":1048576,"free":\d+,"entries":1,"evictions":0,"expired":0\},"queue_records":0,"messages":\{"replied":0,"handoff":0,"failed":0,"merged":0,"resumed":0\},"upstreams":\{.*\},"cache":\{"hits":0,"misses":0,"coalesced":0\}\}\}\}$']
 
 
 
