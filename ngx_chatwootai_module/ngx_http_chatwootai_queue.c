@@ -101,10 +101,14 @@ static const char  ngx_http_cwai_queue_add_lua[] =
     " 'STREAMS', KEYS[1], '>')\n"
     "return id\n";
 
-/* the end: the entry goes, and a mark says the message is done */
+/* the end: the entry goes, and a mark says the message is done (also
+ * without an entry id: a queue entry whose XADD timed out here may still
+ * have been added, and the mark keeps it from being resumed) */
 static const char  ngx_http_cwai_queue_done_lua[] =
-    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-    "redis.call('XDEL', KEYS[1], ARGV[2])\n"
+    "if ARGV[2] ~= '' then\n"
+    "  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+    "  redis.call('XDEL', KEYS[1], ARGV[2])\n"
+    "end\n"
     "redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])\n"
     "return 1\n";
 
@@ -488,8 +492,23 @@ static void
 ngx_http_cwai_queue_unacked_add(u_char *id, size_t id_len, u_char *key,
     size_t key_len)
 {
+    u_char                          kbuf[64];
+    ngx_str_t                       k, one = ngx_string("1");
+    ngx_uint_t                      i;
+    ngx_http_cwai_zone_t          **zones;
+    ngx_http_cwai_main_conf_t      *cmcf;
     ngx_http_cwai_queue_unacked_t  *u;
     ngx_http_cwai_queue_worker_t   *w = &ngx_http_cwai_queue_worker;
+
+    /* until Redis has the end, the workers of this nginx check the zone
+     * before resuming the message */
+    cmcf = ngx_http_cwai_queue_cmcf();
+    zones = cmcf->zones.elts;
+    k.data = kbuf;
+    k.len = ngx_snprintf(kbuf, sizeof(kbuf), "qd:%*s", key_len, key) - kbuf;
+    for (i = 0; i < cmcf->zones.nelts; i++) {
+        (void) ngx_http_cwai_zone_set(zones[i], &k, &one, 3600000);
+    }
 
     if (w->nunacked >= 65536) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -600,10 +619,7 @@ ngx_http_cwai_queue_release(ngx_event_t *ev)
 void
 ngx_http_cwai_queue_done(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
 {
-    u_char                       kbuf[64];
-    ngx_str_t                    key, one = ngx_string("1");
     ngx_http_cwai_queue_item_t  *item;
-    ngx_http_cwai_loc_conf_t    *lcf;
 
     item = ctx->queued;
     if (item == NULL || item->done) {
@@ -616,16 +632,9 @@ ngx_http_cwai_queue_done(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
         item->linked = 0;
     }
 
-    if (item->in_redis && !item->lost) {
+    if (!item->lost && ngx_http_cwai_redis_configured()) {
         ngx_http_cwai_queue_send_done(item->id, item->id_len, item->key,
                                       item->key_len);
-        /* the workers of this nginx check it before resuming an entry whose
-         * XACK is still on its way */
-        lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
-        key.data = kbuf;
-        key.len = ngx_snprintf(kbuf, sizeof(kbuf), "qd:%*s", item->key_len,
-                               item->key) - kbuf;
-        (void) ngx_http_cwai_zone_set(lcf->zone, &key, &one, 86400000);
     }
 
     if (item->in_zone) {

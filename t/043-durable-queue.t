@@ -31,6 +31,7 @@ our $SHIP3 = msg(43003, 4303, 'qual o prazo de entrega para Curitiba?');
 our $SHIP4 = msg(43004, 4304, 'qual o prazo de entrega para Curitiba?');
 our $SHIP5 = msg(43005, 4305, 'qual o prazo de entrega para Curitiba?');
 our $SHIP6 = msg(43006, 4306, 'qual o prazo de entrega para Curitiba?');
+our $SHIP7 = msg(43007, 4307, 'qual o prazo de entrega para Curitiba?');
 
 our $ACCEPTED = qr/^\{"status":"accepted"/;
 
@@ -219,10 +220,10 @@ qr/\[warn\] .*chatwootai: resuming message 43005 of conversation 4305 that a sto
 --- redis_action
 wait up
 --- request eval
-["POST /peer/hook\n$::SHIP6", "GET /redis-ctl/sleep?ms=4500"]
+["POST /peer/hook\n$::SHIP7", "GET /redis-ctl/sleep?ms=4500"]
 --- response_body_like eval
 [$::ACCEPTED, qr//]
---- fake_requests eval: ::answered_once(4306, 1)
+--- fake_requests eval: ::answered_once(4307, 1)
 --- no_error_log
 resuming
 [error]
@@ -230,7 +231,29 @@ resuming
 
 
 
-=== TEST 7: chatwootai_resume_after takes a time of at least 1s, or off
+=== TEST 7: no Redis: the worker is told to shut down (as on a reload) and worker_shutdown_timeout cuts its chain; another worker answers, once
+--- main_config
+worker_shutdown_timeout 500ms;
+--- fake eval
+{ openai => { preset => 'openai', routes => {
+    'POST /v1/chat/completions' => [
+        { kill_sender => 'QUIT' },
+        { file => 'openai/chat-completion-final.json' } ] } },
+  chatwoot => { preset => 'chatwoot' } }
+--- request eval
+"POST /hook\n$::SHIP6"
+--- response_body_like eval: $::ACCEPTED
+--- wait: 3
+--- fake_requests eval: ::answered_once(4306, 2)
+--- error_log eval
+[qr/\[warn\] .*chatwootai: pipeline stopped before the message ended/,
+ qr/\[warn\] .*chatwootai: resuming message 43006 of conversation 4306 that a stopped worker left \(attempt 2\)/]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 8: chatwootai_resume_after takes a time of at least 1s, or off
 --- http_config
     chatwootai_zone cwai 1m;
     chatwootai_resume_after 200ms;
