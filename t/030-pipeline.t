@@ -8,6 +8,8 @@ use Cwai::Fake;
 use Cwai::Chatwoot;
 use Cwd ();
 use File::Basename ();
+use Time::Local ();
+use Cwai::Fake::Proto ();
 
 BEGIN {
     $ENV{TEST_NGINX_CWAI_ROOT} //=
@@ -30,7 +32,18 @@ sub msg { my ($text, $id, $conv) = @_;
 our $FAQ      = msg('vocês aceitam pix? tem desconto?', 1001);
 our $PRICE    = msg('quanto custa o sérum de vitamina C?', 1002);
 our $ORDER    = msg('cadê meu pedido? já faz uma semana', 1003);
-our $BOOK     = msg('quero agendar uma limpeza de pele na quarta às 18:30', 1004);
+# The booking day. The fake Odoo's calendar is the store's, fixed in time
+# (t/fixtures/store), while the module's clock is the real one: a weekday
+# with no date ("na quarta") would book only when that weekday's slot is
+# among the first slots after now, i.e. on some days of the week, and never
+# inside the fixture's period, where the professionals' "Ocupado" blocks
+# fill every hour. So the customer names a date computed from today (local
+# time of the domain, UTC-03:00): from tomorrow (the time of day cannot
+# matter) within the domain's 14-day horizon, a day the studio works
+# (not Sunday, not a holiday of the domain), on which the fixtures have no
+# calendar event, so 10:30 is one of the first free slots of the day.
+our ($BOOK_DATE, $BOOK_UTC) = book_day(time);
+our $BOOK     = msg(book_text($BOOK_DATE), 1004);
 our $PERSON   = msg('quero falar com um atendente humano, por favor', 1005);
 our $SHIPPING = msg('qual o prazo de entrega para Curitiba?', 1006);
 our $HUMAN_REPLY = wire('message_created_outgoing_by_bot.json', sub {
@@ -100,6 +113,31 @@ _EOC_
 # the JSON body of the n-th recorded request of a fake whose path matches
 sub bodies { my ($reqs, $fake, $re) = @_;
              map { $_->{json} } grep { $_->{fake} eq $fake && $_->{path} =~ $re } @$reqs }
+
+sub book_day {
+    my ($now) = @_;
+    my $slots = Cwai::Fake::Proto::store('slots');
+    my %busy = map { $_->{date} => 1 } @{ Cwai::Fake::Proto::store('appointments') };
+    open my $y, '<:raw', "$ENV{TEST_NGINX_CWAI_ROOT}/domains/cosmetics.yaml" or die "$!\n";
+    my ($hol) = do { local $/; <$y> } =~ /^holidays:\n(.*?)^\S/ms;
+    $busy{$_} = 1 for $hol =~ /date: "(\d{4}-\d{2}-\d{2})"/g;
+    for my $k (1 .. 13) {
+        my @t = gmtime($now - 3 * 3600 + $k * 86400);
+        my $d = sprintf('%04d-%02d-%02d', $t[5] + 1900, $t[4] + 1, $t[3]);
+        next if $t[6] == 0 || $busy{$d}
+                || ($d ge $slots->{range}{from} && $d le $slots->{range}{to});
+        return ($d, "$d 13:30:00");     # 10:30 local
+    }
+    die "no booking day after " . gmtime($now) . "\n";
+}
+sub book_text {
+    my ($d) = @_;
+    my @wd = ('no domingo', 'na segunda', 'na terça', 'na quarta', 'na quinta',
+              'na sexta', 'no sábado');
+    my ($y, $m, $dd) = split /-/, $d;
+    my $w = (gmtime(Time::Local::timegm(0, 0, 12, $dd, $m - 1, $y)))[6];
+    return "quero agendar uma limpeza de pele $wd[$w], $dd/$m/$y, às 10:30";
+}
 
 no_shuffle();
 run_tests();
@@ -234,9 +272,13 @@ sub {
     my @busy = grep { $_->{fake} eq 'odoo' && $_->{path} =~ /calendar\.event\/search/ } @$reqs;
     die "no calendar lookup\n" unless @busy;
     my @create = grep { $_->{fake} eq 'odoo' && $_->{path} =~ /calendar\.event\/create/ } @$reqs;
-    die "no event created\n" unless @create;
+    die "no event created\n" unless @create == 1;
+    my ($ev) = @{ $create[0]{json}{vals_list} || [] };
+    die "event at $ev->{start}, not $::BOOK_UTC\n" unless $ev && $ev->{start} eq $::BOOK_UTC;
+    die "event not for the sender (partner 501)\n"
+        unless grep { ref eq 'ARRAY' && grep { $_ == 501 } @{ $_->[2] || [] } } @{ $ev->{partner_ids} };
     my ($post) = ::bodies($reqs, 'chatwoot', qr{/messages$});
-    die "no reply posted\n" unless $post && $post->{content} =~ /18:30/;
+    die "no reply posted\n" unless $post && $post->{content} =~ /\Q$::BOOK_DATE\E 10:30/;
 }
 
 
