@@ -422,6 +422,9 @@ def main():
         w("    role: %s" % q(p["role"]))
         w("    works_on: %s" % ql(p["works_on"]))
         w("    services: %s" % ql(p["services"]))
+        # their calendar in the store's Odoo (available_slots, book_appointment)
+        w("    erp_user_id: %d" % p["odoo_user_id"])
+        w("    erp_partner_id: %d" % p["odoo_partner_id"])
     w("")
 
     w("services:")

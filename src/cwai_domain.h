@@ -279,6 +279,8 @@ typedef struct {
     unsigned      works_on;                 /* bit (1 << tm_wday) */
     cwai_strs_t   services;                 /* service ids */
     cwai_week_t   hours;                    /* own hours; !set: the domain's */
+    int64_t       erp_user_id;              /* Odoo res.users (calendar); 0: none */
+    int64_t       erp_partner_id;           /* Odoo res.partner (attendee); 0: none */
 } cwai_professional_t;
 
 typedef struct {

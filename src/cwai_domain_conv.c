@@ -1059,7 +1059,8 @@ conv_services(cwai_conv_t *c, const cwai_ynode_t *root)
 }
 
 static const char *const professional_keys[] = {
-    "id", "name", "role", "works_on", "services", "hours", NULL
+    "id", "name", "role", "works_on", "services", "hours", "erp_user_id",
+    "erp_partner_id", NULL
 };
 
 static int
@@ -1093,7 +1094,13 @@ conv_professionals(cwai_conv_t *c, const cwai_ynode_t *root)
             || cv_str(c, it, p, "role", 0, &pf->role) != 0
             || cv_strs(c, it, p, "works_on", 0, &days) != 0
             || cv_strs(c, it, p, "services", 0, &pf->services) != 0
-            || cv_week(c, it, p, "hours", 0, &pf->hours) != 0)
+            || cv_week(c, it, p, "hours", 0, &pf->hours) != 0
+            || cv_int(c, it, p, "erp_user_id", 0, 1, INT64_MAX, &pf->erp_user_id) != 0
+            || dup_check(c, n, i, "erp_user_id", p, "professional erp_user_id") != 0
+            || cv_int(c, it, p, "erp_partner_id", 0, 1, INT64_MAX,
+                      &pf->erp_partner_id) != 0
+            || dup_check(c, n, i, "erp_partner_id", p,
+                         "professional erp_partner_id") != 0)
         {
             return -1;
         }

@@ -12,7 +12,6 @@
 #include <strings.h>
 
 #define BUSY_MAX_EVENTS  5000
-#define SLOTS_MAX_DAYS   400
 
 /* ---- the generic call --------------------------------------------------- */
 
@@ -1150,20 +1149,42 @@ cwai_odoo_format_local(int64_t t, int off, char buf[17], int *wday)
     }
 }
 
-int
-cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
-    int64_t user_id, int64_t from, int64_t to, cwai_err_t *err)
+/* [ids] of the non-zero ids, or NULL when none. */
+static json_t *
+staff_ids(const cwai_odoo_staff_t *staff, size_t n, int partners)
+{
+    json_t  *a = NULL;
+    int64_t  v;
+    size_t   i;
+
+    for (i = 0; i < n; i++) {
+        v = partners ? staff[i].partner_id : staff[i].user_id;
+        if (v <= 0) {
+            continue;
+        }
+        if (a == NULL && (a = json_array()) == NULL) {
+            return NULL;
+        }
+        json_array_append_new(a, json_integer(v));
+    }
+    return a;
+}
+
+static int
+build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg, int64_t user_id,
+    const cwai_odoo_staff_t *staff, size_t nstaff, int64_t from, int64_t to,
+    cwai_err_t *err)
 {
     static const char *const  fields[] = {
-        "start", "stop", "allday", "show_as", "partner_ids", NULL
+        "start", "stop", "allday", "show_as", "user_id", "partner_ids", NULL
     };
     char     a[20], b[20];
-    json_t  *dom;
+    json_t  *dom, *users, *partners;
 
     if (check_cfg(req, cfg, err) != 0) {
         return -1;
     }
-    if (to <= from || to - from > 90 * 86400) {
+    if (to <= from || to - from > 90 * 86400 || nstaff > CWAI_ODOO_MAX_STAFF) {
         cwai_http_req_init(req, CWAI_UP_ERP, "POST");
         cwai_err_set(err, "odoo_input", "busy window must be 0..90 days");
         return -1;
@@ -1175,6 +1196,21 @@ cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
         json_array_append_new(dom, json_pack("[s,s,I]", "user_id", "=",
                                              (json_int_t) user_id));
     }
+    users = staff_ids(staff, nstaff, 0);
+    partners = staff_ids(staff, nstaff, 1);
+    /* a professional's calendar in Community: what they organise or attend */
+    if (dom && users && partners) {
+        json_array_append_new(dom, json_string("|"));
+    }
+    if (dom && users) {
+        json_array_append_new(dom, json_pack("[s,s,O]", "user_id", "in", users));
+    }
+    if (dom && partners) {
+        json_array_append_new(dom, json_pack("[s,s,O]", "partner_ids", "in",
+                                             partners));
+    }
+    json_decref(users);
+    json_decref(partners);
     return run_build(req, cfg, "calendar.event", "search_read", NULL,
                      json_pack("{s:o, s:o, s:s, s:i}", "domain", dom,
                                "fields", strs(fields), "order", "start asc",
@@ -1183,13 +1219,36 @@ cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
 }
 
 int
+cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
+    int64_t user_id, int64_t from, int64_t to, cwai_err_t *err)
+{
+    return build_busy(req, cfg, user_id, NULL, 0, from, to, err);
+}
+
+int
+cwai_odoo_build_busy_staff(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
+    const cwai_odoo_staff_t *staff, size_t nstaff, int64_t from, int64_t to,
+    cwai_err_t *err)
+{
+    return build_busy(req, cfg, 0, staff, nstaff, from, to, err);
+}
+
+int
 cwai_odoo_parse_busy(const json_t *result, int off, int64_t partner_id,
     cwai_odoo_busy_t **out, size_t *n)
 {
-    size_t             i, k, cnt = 0;
+    return cwai_odoo_parse_busy_staff(result, off, partner_id, NULL, 0, out, n);
+}
+
+int
+cwai_odoo_parse_busy_staff(const json_t *result, int off, int64_t partner_id,
+    const cwai_odoo_staff_t *staff, size_t nstaff, cwai_odoo_busy_t **out,
+    size_t *n)
+{
+    size_t             i, k, j, cnt = 0;
     const json_t      *e, *pids, *p;
     cwai_odoo_busy_t  *b;
-    int64_t            s, t;
+    int64_t            s, t, uid;
     const char        *show;
 
     *out = NULL;
@@ -1222,12 +1281,29 @@ cwai_odoo_parse_busy(const json_t *result, int off, int64_t partner_id,
         }
         b[cnt].start = s;
         b[cnt].stop = t;
+        b[cnt].staff = nstaff == 0 || staff == NULL ? UINT32_MAX : 0;
+        if (cwai_odoo_m2o(json_object_get(e, "user_id"), &uid, NULL) != 0) {
+            uid = 0;
+        }
+        for (j = 0; j < nstaff && staff && j < CWAI_ODOO_MAX_STAFF; j++) {
+            if (uid > 0 && staff[j].user_id == uid) {
+                b[cnt].staff |= 1u << j;
+            }
+        }
         pids = json_object_get(e, "partner_ids");
         json_array_foreach(pids, k, p) {
-            if (partner_id > 0 && json_is_integer(p)
-                && json_integer_value(p) == partner_id)
-            {
+            if (!json_is_integer(p)) {
+                continue;
+            }
+            if (partner_id > 0 && json_integer_value(p) == partner_id) {
                 b[cnt].mine = 1;
+            }
+            for (j = 0; j < nstaff && staff && j < CWAI_ODOO_MAX_STAFF; j++) {
+                if (staff[j].partner_id > 0
+                    && staff[j].partner_id == json_integer_value(p))
+                {
+                    b[cnt].staff |= 1u << j;
+                }
             }
         }
         cnt++;
@@ -1235,86 +1311,6 @@ cwai_odoo_parse_busy(const json_t *result, int off, int64_t partner_id,
     *out = b;
     *n = cnt;
     return 0;
-}
-
-static int
-iv_cmp(const void *a, const void *b)
-{
-    return ((const cwai_odoo_iv_t *) a)->open - ((const cwai_odoo_iv_t *) b)->open;
-}
-
-int
-cwai_odoo_free_slots(const cwai_odoo_hours_t *h, int64_t now, int64_t from,
-    int64_t to, const cwai_odoo_busy_t *busy, size_t nbusy, int64_t *starts,
-    size_t max)
-{
-    int64_t          lo, hi, day, s, e, horizon;
-    cwai_odoo_iv_t   iv[CWAI_ODOO_DAY_IVS];
-    size_t           niv, i, k, cnt = 0, d;
-    int32_t          date;
-    cwai_utc_tm_t    tm;
-    uint32_t         step;
-    int              m, ok;
-
-    if (h == NULL || h->slot_min == 0 || h->slot_min > 1440
-        || h->step_min > 1440 || h->utc_offset_min < -1440
-        || h->utc_offset_min > 1440 || (max > 0 && starts == NULL))
-    {
-        return -1;
-    }
-    step = h->step_min ? h->step_min : h->slot_min;
-    horizon = cwai_odoo_local_midnight(now, h->utc_offset_min)
-              + (int64_t) ((h->horizon_days ? h->horizon_days : 60) + 1) * 86400;
-    lo = from > now + (int64_t) h->notice_min * 60
-         ? from : now + (int64_t) h->notice_min * 60;
-    hi = to < horizon ? to : horizon;
-    day = cwai_odoo_local_midnight(lo, h->utc_offset_min);
-    for (d = 0; d < SLOTS_MAX_DAYS && day < hi && cnt < max;
-         d++, day += 86400)
-    {
-        cwai_utc_split(day + (int64_t) h->utc_offset_min * 60, &tm);
-        date = tm.year * 10000 + tm.month * 100 + tm.day;
-        niv = 0;
-        for (i = 0; i < h->nspecial && h->special; i++) {
-            if (h->special[i].date == date) {
-                niv = h->special[i].n > CWAI_ODOO_DAY_IVS ? CWAI_ODOO_DAY_IVS
-                      : h->special[i].n;
-                memcpy(iv, h->special[i].iv, niv * sizeof(iv[0]));
-                break;
-            }
-        }
-        if (i == h->nspecial || h->special == NULL) {
-            niv = h->nweek[tm.wday] > CWAI_ODOO_DAY_IVS ? CWAI_ODOO_DAY_IVS
-                  : h->nweek[tm.wday];
-            memcpy(iv, h->week[tm.wday], niv * sizeof(iv[0]));
-        }
-        qsort(iv, niv, sizeof(iv[0]), iv_cmp);
-        for (i = 0; i < niv && cnt < max; i++) {
-            if (iv[i].open < 0 || iv[i].close > 1440 || iv[i].open >= iv[i].close) {
-                return -1;
-            }
-            for (m = iv[i].open; m + (int) h->slot_min <= iv[i].close
-                 && cnt < max; m += (int) step)
-            {
-                s = day + (int64_t) m * 60;
-                e = s + (int64_t) h->slot_min * 60;
-                if (s < lo || e > hi) {
-                    continue;
-                }
-                ok = 1;
-                for (k = 0; k < nbusy && busy; k++) {
-                    if (busy[k].start < e && busy[k].stop > s) {
-                        ok = 0;
-                        break;
-                    }
-                }
-                if (ok && (cnt == 0 || starts[cnt - 1] < s)) {
-                    starts[cnt++] = s;
-                }
-            }
-        }
-    }
-    return (int) cnt;
 }
 
 int

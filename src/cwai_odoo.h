@@ -223,17 +223,43 @@ typedef struct {
     uint32_t                step_min;        /* a slot starts every step (0: slot_min) */
     uint32_t                notice_min;      /* earliest start: now + notice */
     uint32_t                horizon_days;    /* latest day: today + horizon (0: 60) */
+    cwai_odoo_iv_t          breaks[CWAI_ODOO_DAY_IVS];  /* every day: no
+                                                appointment overlaps them (lunch) */
+    size_t                  nbreaks;
 } cwai_odoo_hours_t;
 
+/* A professional whose Odoo calendar is read: the events they organise
+ * (user_id) or attend (partner_ids) are theirs. */
+#define CWAI_ODOO_MAX_STAFF  32
+
 typedef struct {
-    int64_t  start, stop;       /* unix seconds */
-    int      mine;              /* the partner given to the parser attends */
+    const char      *name;
+    int64_t          user_id;       /* res.users (0: none) */
+    int64_t          partner_id;    /* res.partner (0: none) */
+    unsigned         works_on;      /* bit (1 << tm_wday); 0: every day */
+    int              own_hours;     /* 1: week/nweek below, not the business's */
+    cwai_odoo_iv_t   week[7][CWAI_ODOO_DAY_IVS];
+    size_t           nweek[7];
+} cwai_odoo_staff_t;
+
+typedef struct {
+    int64_t   start, stop;      /* unix seconds */
+    int       mine;             /* the partner given to the parser attends */
+    uint32_t  staff;            /* bit k: the event is staff[k]'s (every bit
+                                   when the parser was given no staff) */
 } cwai_odoo_busy_t;
 
 /* calendar.event search_read of the events of staff user_id (0: any)
  * overlapping [from, to): start < to and stop > from. */
 int  cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
     int64_t user_id, int64_t from, int64_t to, cwai_err_t *err);
+
+/* The same read for several professionals (n <= CWAI_ODOO_MAX_STAFF;
+ * n == 0: every calendar): start < to and stop > from and (user_id in
+ * [their users] or partner_ids in [their partners]). */
+int  cwai_odoo_build_busy_staff(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
+    const cwai_odoo_staff_t *staff, size_t nstaff, int64_t from, int64_t to,
+    cwai_err_t *err);
 
 /*
  * Busy intervals from that result: "free" events (show_as) are skipped,
@@ -242,11 +268,17 @@ int  cwai_odoo_build_busy(cwai_http_req_t *req, const cwai_odoo_cfg_t *cfg,
  */
 int  cwai_odoo_parse_busy(const json_t *result, int utc_offset_min,
     int64_t partner_id, cwai_odoo_busy_t **out, size_t *n);
+/* The same, with each event's staff bits: staff[k] organises it (user_id)
+ * or attends it (partner_ids). An event of none of them blocks nobody. */
+int  cwai_odoo_parse_busy_staff(const json_t *result, int utc_offset_min,
+    int64_t partner_id, const cwai_odoo_staff_t *staff, size_t nstaff,
+    cwai_odoo_busy_t **out, size_t *n);
 
 /*
  * Free slot starts (unix seconds, ascending) within [from, to), from the
- * opening hours minus the busy intervals, not before now + notice nor after
- * the horizon. Returns the count written to starts[max]; -1 on bad hours.
+ * opening hours minus the breaks and the busy intervals, not before now +
+ * notice nor after the horizon. Returns the count written to starts[max];
+ * -1 on bad hours. (src/cwai_slots.c, with the per-professional search.)
  */
 int  cwai_odoo_free_slots(const cwai_odoo_hours_t *h, int64_t now,
     int64_t from, int64_t to, const cwai_odoo_busy_t *busy, size_t nbusy,

@@ -1,5 +1,7 @@
 #include "cwai_pipeline.h"
 #include "cwai_chatwoot.h"
+#include "cwai_extract.h"
+#include "cwai_locale.h"
 #include "cwai_qdrant.h"
 #include "cwai_text.h"
 #include "cwai_tools.h"
@@ -47,9 +49,13 @@ struct cwai_pipeline_s {
     cwai_identity_t         identity;       /* the verified sender */
     cwai_odoo_hours_t       hours;
     cwai_odoo_day_t        *special;
+    cwai_odoo_staff_t       staff[CWAI_ODOO_MAX_STAFF];
+    cwai_tools_service_t   *services;
 
     char                   *reply;          /* what is posted publicly */
     char                   *answer_key;     /* final-answer cache key */
+    int                     live_data;      /* the answer read free slots:
+                                               never cached */
     char                   *note;           /* handoff: the private note */
     const char             *handoff_reason;
     int                     handoff;
@@ -119,8 +125,85 @@ dup(const char *s)
     return s ? dupn(s, strlen(s)) : NULL;
 }
 
-/* The tools' view of the domain: opening hours (minus breaks) and
- * holidays for slot computation, and the sender's verified identity. */
+/* The business's local time: the domain's fixed offset, else its zone's. */
+static int
+local_offset(const cwai_domain_t *d)
+{
+    int  m = 0;
+
+    if (d->has_utc_offset) {
+        return d->utc_offset_minutes;
+    }
+    return d->timezone && cwai_tz_offset(d->timezone, &m) == 0 ? m : 0;
+}
+
+/* The professionals with an Odoo calendar, and the services with who
+ * performs them. None: the tools read one shared calendar (every event
+ * blocks the business), as a domain without staff data always did. */
+static int
+staff_setup(cwai_pipeline_t *p)
+{
+    const cwai_domain_t        *d = p->in.domain;
+    const cwai_professional_t  *pf, *src[CWAI_ODOO_MAX_STAFF];
+    cwai_odoo_staff_t          *st;
+    cwai_tools_service_t       *sv;
+    size_t                      i, k, j, n = 0;
+
+    for (i = 0; i < d->nprofessionals && n < CWAI_ODOO_MAX_STAFF; i++) {
+        pf = &d->professionals[i];
+        if (pf->erp_user_id <= 0 && pf->erp_partner_id <= 0) {
+            continue;
+        }
+        src[n] = pf;
+        st = &p->staff[n++];
+        st->name = pf->name;
+        st->user_id = pf->erp_user_id;
+        st->partner_id = pf->erp_partner_id;
+        st->works_on = pf->works_on;
+        st->own_hours = pf->hours.set;
+        for (k = 0; pf->hours.set && k < 7; k++) {
+            for (j = 0; j < pf->hours.day[k].n && j < CWAI_ODOO_DAY_IVS; j++) {
+                st->week[k][j].open = pf->hours.day[k].iv[j].open;
+                st->week[k][j].close = pf->hours.day[k].iv[j].close;
+            }
+            st->nweek[k] = j;
+        }
+    }
+    if (n == 0 || d->nservices == 0) {
+        return 0;
+    }
+    p->services = calloc(d->nservices, sizeof(*p->services));
+    if (p->services == NULL) {
+        return -1;
+    }
+    for (i = 0; i < d->nservices; i++) {
+        sv = &p->services[p->tctx.nservices];
+        if (!d->services[i].active) {
+            continue;
+        }
+        sv->id = d->services[i].id;
+        sv->name = d->services[i].name;
+        sv->duration_min = d->services[i].duration_minutes > 0
+                           ? (uint32_t) d->services[i].duration_minutes : 0;
+        for (k = 0; k < d->services[i].professionals.n; k++) {
+            pf = cwai_domain_professional(d, d->services[i].professionals.v[k]);
+            for (j = 0; pf && j < n; j++) {
+                if (src[j] == pf) {
+                    sv->staff |= 1u << j;
+                }
+            }
+        }
+        p->tctx.nservices++;
+    }
+    p->tctx.staff = p->staff;
+    p->tctx.nstaff = n;
+    p->tctx.services = p->services;
+    return 0;
+}
+
+/* The tools' view of the domain: opening hours minus the daily breaks,
+ * holidays, professionals and services for slot computation, and the
+ * sender's verified identity. */
 static int
 tools_setup(cwai_pipeline_t *p)
 {
@@ -137,7 +220,7 @@ tools_setup(cwai_pipeline_t *p)
                         ? p->in.contact_phone : NULL;
     p->identity.email = strcmp(ch, "email") == 0 ? p->in.contact_email : NULL;
 
-    p->hours.utc_offset_min = d->utc_offset_minutes;
+    p->hours.utc_offset_min = local_offset(d);
     for (i = 0; i < 7; i++) {
         for (k = 0; k < d->hours.day[i].n && k < CWAI_ODOO_DAY_IVS; k++) {
             p->hours.week[i][k].open = d->hours.day[i].iv[k].open;
@@ -168,12 +251,20 @@ tools_setup(cwai_pipeline_t *p)
     p->hours.slot_min = av->slot_minutes > 0 ? (uint32_t) av->slot_minutes : 30;
     p->hours.notice_min = av->lead_minutes > 0 ? (uint32_t) av->lead_minutes : 0;
     p->hours.horizon_days = av->horizon_days > 0 ? (uint32_t) av->horizon_days : 30;
+    for (k = 0; k < av->breaks.n && k < CWAI_ODOO_DAY_IVS; k++) {
+        p->hours.breaks[k].open = av->breaks.iv[k].open;
+        p->hours.breaks[k].close = av->breaks.iv[k].close;
+    }
+    p->hours.nbreaks = k;
+    if (staff_setup(p) != 0) {
+        return -1;
+    }
 
     p->tctx.odoo = p->cfg->has_erp ? &p->cfg->erp : NULL;
     p->tctx.hours = &p->hours;
     p->tctx.channel = p->in.channel;
     p->tctx.currency = d->currency;
-    p->tctx.utc_offset_min = d->utc_offset_minutes;
+    p->tctx.utc_offset_min = p->hours.utc_offset_min;
     p->tctx.now = p->in.now;
     return 0;
 }
@@ -304,6 +395,7 @@ cwai_pipeline_free(cwai_pipeline_t *p)
     free(p->history_labels);
     free(p->history);
     free(p->special);
+    free(p->services);
     free(p->context);
     free(p->answer_key);
     free(p->reply);
@@ -336,7 +428,7 @@ step_done(cwai_pipeline_t *p, cwai_outcome_t o, const char *reason,
     step->reply = p->reply;
     if (o == CWAI_OUTCOME_REPLIED && p->answer_key && p->reply
         && p->stats.answered_by && strcmp(p->stats.answered_by, "llm") == 0
-        && !p->stats.used_personal_data)
+        && !p->stats.used_personal_data && !p->live_data)
     {
         step->cache_key = p->answer_key;
         step->cache_ttl_ms = p->cfg->cache_ttl_ms;
@@ -514,6 +606,8 @@ system_prompt(const cwai_pipeline_t *p)
     const cwai_persona_t *pe = &d->persona;
     size_t                cap = 8192, len = 0, i;
     char                 *s = malloc(cap);
+    cwai_local_t          now;
+    int                   off;
 
     if (s == NULL) {
         return NULL;
@@ -531,6 +625,16 @@ system_prompt(const cwai_pipeline_t *p)
     if (pe->tone) {
         ADD("Tone: %s\n", pe->tone);
     }
+    /* the date only (not the time): the prompt, and so the model's prefix
+     * cache, changes once a day; the tools know the exact time */
+    now = cwai_local_from_unix(p->in.now, p->hours.utc_offset_min);
+    off = abs(p->hours.utc_offset_min);
+    ADD("Today is %s, %04d-%02d-%02d (time zone %s, UTC%c%02d:%02d). Turn "
+        "the customer's days (\"hoje\", \"amanhã\", \"quarta\", \"dia 9\") "
+        "into YYYY-MM-DD from it; dates and times in the tools are local.\n",
+        cwai_weekday_long(now.wday, "pt-BR"), now.date.year, now.date.month,
+        now.date.day, d->timezone ? d->timezone : "UTC",
+        p->hours.utc_offset_min < 0 ? '-' : '+', off / 60 % 100, off % 60);
     for (i = 0; i < pe->style.n; i++) {
         ADD("- %s\n", pe->style.v[i]);
     }
@@ -814,6 +918,9 @@ tool_advance(cwai_pipeline_t *p, cwai_step_t *step)
             {
                 p->stats.used_personal_data = 1;
             }
+            if (tid == CWAI_TID_AVAILABLE_SLOTS) {
+                p->live_data = 1;
+            }
             if (cwai_chat_add_tool_result(&p->chat, p->res.calls[p->tool_i].id,
                                           cwai_tools_result(p->tool)) != 0)
             {
@@ -946,13 +1053,17 @@ on_retrieve(cwai_pipeline_t *p, const cwai_http_resp_t *resp, cwai_step_t *step)
     return begin_chat(p, step);
 }
 
-/* The key of a final answer: tenant, model and the normalised words. */
+/* The key of a final answer: tenant, model and the normalised words; and
+ * the date the message names, resolved ("amanhã", "quarta", "dia 9"):
+ * "abrem amanhã?" is another question tomorrow. Messages without a date
+ * keep one key whatever the day (the prompt's date does not enter it). */
 static int
 answer_key(cwai_pipeline_t *p)
 {
-    size_t        i, len = 0, cap = 1024;
-    char         *words;
-    cwai_ntext_t  t;
+    size_t           i, len = 0, cap = 1024;
+    char            *words;
+    cwai_ntext_t     t;
+    cwai_entities_t  ent;
 
     memset(&t, 0, sizeof(t));
     if (cwai_text_parse(&t, p->in.text, p->in.len) != 0) {
@@ -968,6 +1079,13 @@ answer_key(cwai_pipeline_t *p)
         memcpy(words + len, t.tok[i].w, t.tok[i].wlen);
         len += t.tok[i].wlen;
         words[len++] = ' ';
+    }
+    cwai_extract(&t, cwai_local_from_unix(p->in.now, p->hours.utc_offset_min).date,
+                 &ent);
+    if (ent.date.year != 0 && len + 16 < cap) {
+        len += (size_t) snprintf(words + len, cap - len, "@%04d-%02d-%02d",
+                                 ent.date.year % 10000, ent.date.month % 100,
+                                 ent.date.day % 100);
     }
     cwai_text_free(&t);
     p->answer_key = cwai_http_cache_key(p->in.tenant, "answer", p->cfg->llm.model,

@@ -3,6 +3,8 @@
  * (see cwai_tools.h).
  */
 #include "cwai_tools.h"
+#include "cwai_slots.h"
+#include "cwai_text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -48,13 +50,23 @@ static const param_t  p_customer_orders[] = {
 };
 static const param_t  p_available_slots[] = {
     { "date_from", "string", 0, "First day to look at, YYYY-MM-DD (local "
-      "time); null for today.", NULL },
-    { "days", "integer", 0, "How many days from date_from (1-14).", NULL },
+      "time): the day the customer asked for; null for today.", NULL },
+    { "days", "integer", 0, "How many days from date_from (1-14); 1 for "
+      "one given day. Default 7.", NULL },
+    { "time", "string", 0, "The time of day the customer asked for, HH:MM "
+      "(local time, e.g. 18:30); each day then lists the free slots "
+      "nearest to it. Null: slots spread over the day.", NULL },
+    { "service", "string", 0, "The service, by id or name (e.g. Limpeza de "
+      "Pele); only the professionals who perform it are considered.", NULL },
+    { "professional", "string", 0, "A professional the customer asked for, "
+      "by name; null for anyone.", NULL },
 };
 static const param_t  p_book_appointment[] = {
     { "start", "string", 1, "Start of a free slot from available_slots, "
       "YYYY-MM-DD HH:MM (local time).", NULL },
-    { "service", "string", 0, "The service booked, in a few words.", NULL },
+    { "service", "string", 0, "The service booked, by id or name.", NULL },
+    { "professional", "string", 0, "The professional of that slot, or the "
+      "one the customer asked for; null for anyone free.", NULL },
 };
 static const param_t  p_handoff[] = {
     { "reason", "string", 1, "Why a person must take over.", handoff_reasons },
@@ -82,8 +94,11 @@ static const tooldef_t  tooldefs[CWAI_TID__COUNT] = {
     { "customer_orders", "The orders of the customer who is writing (status, "
       "totals, items). Only ever the sender's own orders.",
       p_customer_orders, NP(p_customer_orders) },
-    { "available_slots", "Free appointment slots from the opening hours and "
-      "the calendar.", p_available_slots, NP(p_available_slots) },
+    { "available_slots", "Free appointment slots (local time) from the "
+      "opening hours, breaks and the professionals' calendars. Give the day "
+      "and time the customer asked for; more_slots: true means other free "
+      "times exist (ask again with another date_from or time).",
+      p_available_slots, NP(p_available_slots) },
     { "book_appointment", "Book one free slot (from available_slots) for the "
       "customer who is writing, after they confirmed it.",
       p_book_appointment, NP(p_book_appointment) },
@@ -238,6 +253,7 @@ struct cwai_toolrun_s {
     char                    *code;
     char                    *order_name;
     char                    *service;
+    char                    *professional;
     char                    *reason;
     char                    *summary;
     int64_t                  product_id;
@@ -245,6 +261,11 @@ struct cwai_toolrun_s {
     unsigned                 limit;
     int64_t                  from, to;      /* slots window */
     int64_t                  start;         /* booking */
+    int                      around;        /* asked time (minutes), -1 */
+    cwai_odoo_hours_t        h;             /* hours with the service's length */
+    const cwai_tools_service_t *svc;        /* matched service, or NULL */
+    uint32_t                 want;          /* staff who may take it */
+    int                      who;           /* booking: the staff index, -1 */
     /* carried between steps */
     json_t                  *acc;           /* product / orders / partner */
     int64_t                  order_ids[MAX_ORDERS];
@@ -377,6 +398,34 @@ arg_int(const json_t *args, const char *key, int64_t lo, int64_t hi,
     return 0;
 }
 
+/* A time argument "HH:MM" (or "HHhMM", "HH") -> minutes; absent/null ->
+ * *out unchanged; anything else -> -1. */
+static int
+arg_time(const json_t *args, const char *key, int *out)
+{
+    char         *v = NULL;
+    unsigned      hh = 0, mm = 0;
+    char          sep = 0, tail = 0;
+    int           n;
+
+    if (arg_str(args, key, 8, &v) != 0) {
+        return -1;
+    }
+    if (v == NULL) {
+        return 0;
+    }
+    n = sscanf(v, "%2u%c%2u%c", &hh, &sep, &mm, &tail);
+    free(v);
+    if (!(n == 1 || (n == 2 && (sep == 'h' || sep == 'H'))
+          || (n == 3 && (sep == ':' || sep == 'h' || sep == 'H')))
+        || hh > 23 || mm > 59)
+    {
+        return -1;
+    }
+    *out = (int) (hh * 60 + mm);
+    return 0;
+}
+
 /* ---- helpers for results -------------------------------------------------- */
 
 static void
@@ -496,6 +545,165 @@ product_view(const cwai_toolrun_t *run, const json_t *rec, int details)
         set_opt(o, "unit", cut(uom, 60));
     }
     return o;
+}
+
+/* ---- scheduling: service, professionals, length ----------------------------- */
+
+/* How many words (3+ letters) of q start a word of name, both folded;
+ * *nq = the number of such words in q. */
+static int
+name_hits(const char *q, const char *name, int *nq)
+{
+    char         fq[256], fn[256];
+    const char  *w, *x;
+    size_t       wl, xl, pre;
+    int          hits = 0;
+
+    cwai_text_fold(q, strlen(q), fq, sizeof(fq));
+    cwai_text_fold(name, strlen(name), fn, sizeof(fn));
+    *nq = 0;
+    for (w = fq; *w; w += wl) {
+        w += strspn(w, " -,.;/");
+        wl = strcspn(w, " -,.;/");
+        if (wl < 3) {
+            continue;
+        }
+        ++*nq;
+        /* a prefix, so "sobrancelha" finds "sobrancelhas" */
+        pre = wl < 5 ? wl : 5;
+        for (x = fn; *x; x += xl) {
+            x += strspn(x, " -,.;/");
+            xl = strcspn(x, " -,.;/");
+            if (xl >= pre && strncmp(w, x, pre) == 0) {
+                hits++;
+                break;
+            }
+        }
+    }
+    return hits;
+}
+
+/* The service named by the model: its id, or the one name that matches
+ * the most words; NULL when none or a tie. */
+static const cwai_tools_service_t *
+match_service(const cwai_tools_ctx_t *c, const char *q)
+{
+    const cwai_tools_service_t  *best = NULL;
+    size_t                       i;
+    int                          h, nq, top = 0, tie = 0;
+
+    for (i = 0; q && i < c->nservices; i++) {
+        if (c->services[i].id && strcasecmp(c->services[i].id, q) == 0) {
+            return &c->services[i];
+        }
+    }
+    for (i = 0; q && i < c->nservices; i++) {
+        h = c->services[i].name ? name_hits(q, c->services[i].name, &nq) : 0;
+        if (h > top) {
+            top = h;
+            best = &c->services[i];
+            tie = 0;
+        } else if (h == top && h > 0) {
+            tie = 1;
+        }
+    }
+    return tie ? NULL : best;
+}
+
+/* The run's hours (the service's length), the service and who may take it.
+ * -1: the professional named is not one of them. */
+static int
+sched_setup(cwai_toolrun_t *run)
+{
+    const cwai_tools_ctx_t  *c = run->ctx;
+    size_t                   k;
+    uint32_t                 all = 0, named = 0;
+    int                      nq, h, top = 0;
+
+    run->h = *c->hours;
+    run->h.step_min = c->hours->step_min ? c->hours->step_min
+                      : c->hours->slot_min;
+    run->svc = match_service(c, run->service);
+    if (run->svc && run->svc->duration_min > 0) {
+        run->h.slot_min = run->svc->duration_min;
+    }
+    for (k = 0; k < c->nstaff && k < CWAI_ODOO_MAX_STAFF; k++) {
+        all |= 1u << k;
+    }
+    run->want = run->svc && (run->svc->staff & all) ? run->svc->staff & all
+                : all;
+    if (run->professional == NULL) {
+        return 0;
+    }
+    /* the best match ("Camila" or "a Camila Duarte"); a tie keeps both */
+    for (k = 0; k < c->nstaff && k < CWAI_ODOO_MAX_STAFF; k++) {
+        if (!(run->want & (1u << k)) || c->staff[k].name == NULL) {
+            continue;
+        }
+        h = name_hits(run->professional, c->staff[k].name, &nq);
+        if (h > top) {
+            top = h;
+            named = 0;
+        }
+        if (h == top && h > 0) {
+            named |= 1u << k;
+        }
+    }
+    if (c->nstaff > 0 && named == 0) {
+        return -1;
+    }
+    run->want = named ? named : run->want;
+    return 0;
+}
+
+static void
+unknown_professional(cwai_toolrun_t *run)
+{
+    json_t  *o, *names = json_array();
+    size_t   k;
+    uint32_t able = run->svc ? run->svc->staff : UINT32_MAX;
+
+    for (k = 0; names && k < run->ctx->nstaff && k < CWAI_ODOO_MAX_STAFF; k++) {
+        if ((able & (1u << k)) && run->ctx->staff[k].name) {
+            json_array_append_new(names, json_string(run->ctx->staff[k].name));
+        }
+    }
+    o = json_pack("{s:s, s:s, s:o}", "error", "unknown_professional", "message",
+                  "no such professional for this service; these perform it",
+                  "professionals", names);
+    set_result_json(run, o, CWAI_TOOLRUN_DONE);
+}
+
+/* The professionals of the run, for the calendar read. */
+static size_t
+wanted_staff(const cwai_toolrun_t *run, cwai_odoo_staff_t *out)
+{
+    size_t  k, n = 0;
+
+    for (k = 0; k < run->ctx->nstaff && k < CWAI_ODOO_MAX_STAFF; k++) {
+        if (run->want & (1u << k)) {
+            out[n++] = run->ctx->staff[k];
+        }
+    }
+    return n;
+}
+
+/* A scheduling query of the run over [from, to). */
+static void
+sched_query(const cwai_toolrun_t *run, cwai_slots_query_t *q, int64_t from,
+    int64_t to, const cwai_odoo_busy_t *busy, size_t nbusy)
+{
+    memset(q, 0, sizeof(*q));
+    q->hours = &run->h;
+    q->staff = run->ctx->staff;
+    q->nstaff = run->ctx->nstaff;
+    q->want = run->want;
+    q->busy = busy;
+    q->nbusy = nbusy;
+    q->now = run->ctx->now;
+    q->from = from;
+    q->to = to;
+    q->around = run->around;
 }
 
 /* ---- steps ---------------------------------------------------------------- */
@@ -870,27 +1078,49 @@ wday_name(int w)
     return w >= 0 && w < 7 ? n[w] : "?";
 }
 
+/* The calendar read of the run: busy intervals with their staff bits. */
+static int
+parse_calendar(cwai_toolrun_t *run, const json_t *r, int64_t partner_id,
+    cwai_odoo_busy_t **busy, size_t *nbusy)
+{
+    if (cwai_odoo_parse_busy_staff(r, run->h.utc_offset_min, partner_id,
+                                   run->ctx->staff, run->ctx->nstaff, busy,
+                                   nbusy) != 0)
+    {
+        done_error(run, "erp_error", "unexpected calendar reply");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *
+staff_name(const cwai_toolrun_t *run, int who)
+{
+    return who >= 0 && (size_t) who < run->ctx->nstaff
+           ? run->ctx->staff[who].name : NULL;
+}
+
 static void
 feed_busy(cwai_toolrun_t *run, const json_t *r)
 {
-    const cwai_odoo_hours_t  *h = run->ctx->hours;
+    const cwai_odoo_hours_t  *h = &run->h;
     cwai_odoo_busy_t         *busy;
     size_t                    nbusy;
-    int64_t                   starts[50];
-    int                       n, i, w;
+    cwai_free_slot_t          slots[50];
+    cwai_slots_query_t        q;
+    int                       n, i, w, more;
     unsigned                  max = run->ctx->max_slots ? run->ctx->max_slots : 12;
-    json_t                   *list;
+    json_t                   *list, *o, *sl;
     char                      buf[17], off[16];
 
     if (max > 50) {
         max = 50;
     }
-    if (cwai_odoo_parse_busy(r, h->utc_offset_min, 0, &busy, &nbusy) != 0) {
-        done_error(run, "erp_error", "unexpected calendar reply");
+    if (parse_calendar(run, r, 0, &busy, &nbusy) != 0) {
         return;
     }
-    n = cwai_odoo_free_slots(h, run->ctx->now, run->from, run->to, busy, nbusy,
-                             starts, max);
+    sched_query(run, &q, run->from, run->to, busy, nbusy);
+    n = cwai_slots_find(&q, slots, max, &more);
     free(busy);
     if (n < 0) {
         done_error(run, "scheduling_unavailable", "invalid opening hours");
@@ -898,22 +1128,32 @@ feed_busy(cwai_toolrun_t *run, const json_t *r)
     }
     list = json_array();
     for (i = 0; list && i < n; i++) {
-        cwai_odoo_format_local(starts[i], h->utc_offset_min, buf, &w);
-        json_array_append_new(list, json_pack("{s:s, s:s}", "start", buf,
-                                              "weekday", wday_name(w)));
+        cwai_odoo_format_local(slots[i].start, h->utc_offset_min, buf, &w);
+        sl = json_pack("{s:s, s:s}", "start", buf, "weekday", wday_name(w));
+        if (sl && staff_name(run, slots[i].who)) {
+            json_object_set_new(sl, "professional",
+                                json_string(staff_name(run, slots[i].who)));
+        }
+        json_array_append_new(list, sl);
     }
     snprintf(off, sizeof(off), "%c%02u:%02u", h->utc_offset_min < 0 ? '-' : '+',
              (unsigned) abs(h->utc_offset_min) / 60 % 100u,
              (unsigned) abs(h->utc_offset_min) % 60);
-    set_result_json(run, json_pack("{s:o, s:i, s:s}", "slots", list,
-                                   "duration_min", (int) h->slot_min,
-                                   "utc_offset", off), CWAI_TOOLRUN_DONE);
+    o = json_pack("{s:o, s:i, s:s}", "slots", list, "duration_min",
+                  (int) h->slot_min, "utc_offset", off);
+    if (o && run->svc && run->svc->name) {
+        json_object_set_new(o, "service", json_string(run->svc->name));
+    }
+    if (o && more) {
+        json_object_set_new(o, "more_slots", json_true());
+    }
+    set_result_json(run, o, CWAI_TOOLRUN_DONE);
 }
 
 static void
 booked(cwai_toolrun_t *run, int64_t event_id, int already)
 {
-    const cwai_odoo_hours_t  *h = run->ctx->hours;
+    const cwai_odoo_hours_t  *h = &run->h;
     char                      a[17], b[17];
     json_t                   *o;
 
@@ -924,6 +1164,13 @@ booked(cwai_toolrun_t *run, int64_t event_id, int already)
     if (o && event_id > 0) {
         json_object_set_new(o, "event_id", json_integer(event_id));
     }
+    if (o && run->svc && run->svc->name) {
+        json_object_set_new(o, "service", json_string(run->svc->name));
+    }
+    if (o && staff_name(run, run->who)) {
+        json_object_set_new(o, "professional",
+                            json_string(staff_name(run, run->who)));
+    }
     if (o && already) {
         json_object_set_new(o, "already_booked", json_true());
     }
@@ -933,36 +1180,41 @@ booked(cwai_toolrun_t *run, int64_t event_id, int already)
 static void
 feed_book_check(cwai_toolrun_t *run, const json_t *r)
 {
-    cwai_odoo_busy_t  *busy;
-    size_t             nbusy, i;
-    int                mine = 0, taken = 0;
-    int64_t            e = run->start + (int64_t) run->ctx->hours->slot_min * 60;
+    cwai_odoo_busy_t    *busy;
+    cwai_free_slot_t     slot[1];
+    cwai_slots_query_t   q;
+    size_t               nbusy, i, k;
+    int                  n;
+    int64_t              e = run->start + (int64_t) run->h.slot_min * 60;
 
-    if (cwai_odoo_parse_busy(r, run->ctx->hours->utc_offset_min,
-                             run->id->partner_id, &busy, &nbusy) != 0)
-    {
-        done_error(run, "erp_error", "unexpected calendar reply");
+    if (parse_calendar(run, r, run->id->partner_id, &busy, &nbusy) != 0) {
         return;
     }
     for (i = 0; i < nbusy; i++) {
-        if (busy[i].start < e && busy[i].stop > run->start) {
-            if (busy[i].mine && busy[i].start == run->start) {
-                mine = 1;
-            } else {
-                taken = 1;
+        if (busy[i].mine && busy[i].start == run->start && busy[i].stop > run->start) {
+            /* an earlier attempt landed: with whom, when we can tell */
+            for (k = 0; k < run->ctx->nstaff && k < CWAI_ODOO_MAX_STAFF; k++) {
+                if ((run->want & busy[i].staff & (1u << k)) && busy[i].staff != UINT32_MAX) {
+                    run->who = (int) k;
+                    break;
+                }
             }
+            free(busy);
+            booked(run, 0, 1);
+            return;
         }
     }
+    /* still free for one of the professionals? (the first one free) */
+    sched_query(run, &q, run->start, e, busy, nbusy);
+    q.around = -1;
+    n = cwai_slots_find(&q, slot, 1, NULL);
     free(busy);
-    if (mine && !taken) {
-        booked(run, 0, 1);          /* an earlier attempt landed */
-        return;
-    }
-    if (taken) {
+    if (n != 1 || slot[0].start != run->start) {
         set_result_json(run, json_pack("{s:b, s:s}", "booked", 0, "reason",
                                        "slot_taken"), CWAI_TOOLRUN_DONE);
         return;
     }
+    run->who = slot[0].who;
     run->step = S_CREATE;
 }
 
@@ -986,7 +1238,9 @@ parse_args(cwai_toolrun_t *run, const json_t *a)
     int64_t  v, days;
     char    *date = NULL;
     const cwai_odoo_hours_t  *h = run->ctx->hours;
-    int64_t  today, slot[1];
+    int64_t  today;
+    cwai_free_slot_t    slot[1];
+    cwai_slots_query_t  q;
     size_t   i;
     unsigned maxr = run->ctx->max_results ? run->ctx->max_results : 5;
 
@@ -1018,8 +1272,12 @@ parse_args(cwai_toolrun_t *run, const json_t *a)
         run->limit = maxr;
         return arg_str(a, "order_name", 64, &run->order_name);
     case CWAI_TID_AVAILABLE_SLOTS:
+        run->around = -1;
         if (arg_str(a, "date_from", 10, &date) != 0
-            || arg_int(a, "days", 1, 14, 7, &days) != 0)
+            || arg_int(a, "days", 1, 14, 7, &days) != 0
+            || arg_str(a, "service", 120, &run->service) != 0
+            || arg_str(a, "professional", 120, &run->professional) != 0
+            || arg_time(a, "time", &run->around) != 0)
         {
             free(date);
             return -1;
@@ -1045,8 +1303,11 @@ parse_args(cwai_toolrun_t *run, const json_t *a)
         if (h == NULL) {
             return 0;               /* reported as scheduling_unavailable */
         }
+        run->around = -1;
+        run->who = -1;
         if (arg_str(a, "start", 19, &date) != 0 || date == NULL
             || arg_str(a, "service", 80, &run->service) != 0
+            || arg_str(a, "professional", 120, &run->professional) != 0
             || cwai_odoo_parse_local(date, h->utc_offset_min, &run->start) != 0)
         {
             free(date);
@@ -1060,11 +1321,16 @@ parse_args(cwai_toolrun_t *run, const json_t *a)
                 }
             }
         }
-        /* must be a slot of the opening hours, in the future */
-        if (cwai_odoo_free_slots(h, run->ctx->now, run->start,
-                                 run->start + (int64_t) h->slot_min * 60,
-                                 NULL, 0, slot, 1) != 1
-            || slot[0] != run->start)
+        if (sched_setup(run) != 0) {
+            run->start = -1;        /* unknown professional, reported below */
+            return 0;
+        }
+        /* must be a slot of the opening hours (not a break), in the
+         * future, on a day one of the professionals works */
+        sched_query(run, &q, run->start,
+                    run->start + (int64_t) run->h.slot_min * 60, NULL, 0);
+        if (cwai_slots_find(&q, slot, 1, NULL) != 1
+            || slot[0].start != run->start)
         {
             run->start = 0;         /* reported below */
         }
@@ -1116,7 +1382,7 @@ arg_help(int tid)
     case CWAI_TID_PRODUCT_DETAILS:   return "product_id (integer) or "
                                             "default_code (string) is required";
     case CWAI_TID_AVAILABLE_SLOTS:   return "date_from must be YYYY-MM-DD, "
-                                            "days an integer";
+                                            "days an integer, time HH:MM";
     case CWAI_TID_BOOK_APPOINTMENT:  return "start must be YYYY-MM-DD HH:MM "
                                             "(local time)";
     case CWAI_TID_HANDOFF:           return "reason and summary are required";
@@ -1192,11 +1458,17 @@ cwai_tools_start(const cwai_tools_ctx_t *ctx, cwai_identity_t *id,
             done_error(run, "scheduling_unavailable", "no opening hours set");
             break;
         }
+        if (sched_setup(run) != 0) {
+            unknown_professional(run);
+            break;
+        }
         run->step = S_BUSY;
         break;
     case CWAI_TID_BOOK_APPOINTMENT:
         if (ctx->hours == NULL) {
             done_error(run, "scheduling_unavailable", "no opening hours set");
+        } else if (run->start == -1) {
+            unknown_professional(run);
         } else if (run->start == 0) {
             set_result_json(run, json_pack("{s:b, s:s}", "booked", 0, "reason",
                                            "not_an_available_slot"),
@@ -1224,6 +1496,7 @@ cwai_tools_free(cwai_toolrun_t *run)
     free(run->code);
     free(run->order_name);
     free(run->service);
+    free(run->professional);
     free(run->reason);
     free(run->summary);
     json_decref(run->acc);
@@ -1249,7 +1522,8 @@ cwai_tools_next(cwai_toolrun_t *run, cwai_http_req_t *req)
     const cwai_odoo_cfg_t   *o = c->odoo;
     cwai_err_t               e;
     cwai_odoo_event_t        ev;
-    int64_t                  pids[2];
+    cwai_odoo_staff_t        sub[CWAI_ODOO_MAX_STAFF];
+    int64_t                  pids[2], a, z;
     char                     name[256], desc[160];
     int                      rc = -1;
 
@@ -1285,28 +1559,35 @@ cwai_tools_next(cwai_toolrun_t *run, cwai_http_req_t *req)
         rc = cwai_odoo_build_order_lines(req, o, run->order_ids, run->norders, &e);
         break;
     case S_BUSY:
-        rc = cwai_odoo_build_busy(req, o, c->staff_user_id, run->from, run->to,
-                                  &e);
-        break;
     case S_BOOK_CHECK:
-        rc = cwai_odoo_build_busy(req, o, c->staff_user_id, run->start,
-                                  run->start + (int64_t) c->hours->slot_min * 60,
-                                  &e);
+        a = run->step == S_BUSY ? run->from : run->start;
+        z = run->step == S_BUSY ? run->to
+            : run->start + (int64_t) run->h.slot_min * 60;
+        if (c->nstaff > 0) {
+            rc = cwai_odoo_build_busy_staff(req, o, sub, wanted_staff(run, sub),
+                                            a, z, &e);
+        } else {
+            rc = cwai_odoo_build_busy(req, o, c->staff_user_id, a, z, &e);
+        }
         break;
     case S_CREATE:
         memset(&ev, 0, sizeof(ev));
         snprintf(name, sizeof(name), "%s - %s",
-                 run->service ? run->service : "Atendimento", run->id->name);
+                 run->svc && run->svc->name ? run->svc->name
+                 : run->service ? run->service : "Atendimento", run->id->name);
         snprintf(desc, sizeof(desc), "Agendado pelo assistente virtual (%s).",
                  c->channel ? c->channel : "Chatwoot");
+        /* the professional who is free owns and attends it */
         pids[0] = run->id->partner_id;
-        pids[1] = c->staff_partner_id;
+        pids[1] = run->who >= 0 ? c->staff[run->who].partner_id
+                  : c->staff_partner_id;
         ev.name = name;
         ev.start = run->start;
-        ev.stop = run->start + (int64_t) c->hours->slot_min * 60;
+        ev.stop = run->start + (int64_t) run->h.slot_min * 60;
         ev.partner_ids = pids;
-        ev.npartners = c->staff_partner_id > 0 ? 2 : 1;
-        ev.user_id = c->staff_user_id;
+        ev.npartners = pids[1] > 0 ? 2 : 1;
+        ev.user_id = run->who >= 0 ? c->staff[run->who].user_id
+                     : c->staff_user_id;
         ev.location = c->location;
         ev.description = desc;
         rc = cwai_odoo_build_create_event(req, o, &ev, &e);

@@ -94,11 +94,30 @@ typedef struct {
     char         name[128];     /* the partner's name */
 } cwai_identity_t;
 
+/* A bookable service: its length and who performs it. */
+typedef struct {
+    const char  *id;                /* "SRV-01" */
+    const char  *name;              /* "Limpeza de Pele Profunda" */
+    uint32_t     duration_min;      /* 0: hours->slot_min */
+    uint32_t     staff;             /* bit k: ctx->staff[k] performs it */
+} cwai_tools_service_t;
+
 typedef struct {
     const cwai_odoo_cfg_t    *odoo;         /* NULL: ERP tools answer
                                                {"error":"erp_unavailable"} */
-    const cwai_odoo_hours_t  *hours;        /* NULL: no scheduling */
-    int64_t                   staff_user_id;    /* calendar owner (res.users) */
+    const cwai_odoo_hours_t  *hours;        /* NULL: no scheduling; slot_min
+                                               is the granularity of starts
+                                               and the default length */
+    /* The professionals whose Odoo calendars are read (nstaff 0: one
+     * shared calendar, below). A slot is free when one professional who
+     * performs the service is; the booking is theirs (user_id, attendee). */
+    const cwai_odoo_staff_t  *staff;
+    size_t                    nstaff;       /* <= CWAI_ODOO_MAX_STAFF */
+    const cwai_tools_service_t *services;   /* matched by id or name */
+    size_t                    nservices;
+    int64_t                   staff_user_id;    /* without staff: calendar
+                                                   owner (res.users; 0: every
+                                                   event blocks) */
     int64_t                   staff_partner_id; /* also an attendee (0: none) */
     const char               *location;     /* event location, or NULL */
     const char               *channel;      /* "WhatsApp", for the event text */

@@ -282,6 +282,14 @@ sub {
     die "event at $ev->{start}, not $::BOOK_UTC\n" unless $ev && $ev->{start} eq $::BOOK_UTC;
     die "event not for the sender (partner 501)\n"
         unless grep { ref eq 'ARRAY' && grep { $_ == 501 } @{ $_->[2] || [] } } @{ $ev->{partner_ids} };
+    # a professional who does "Limpeza de Pele" (Camila 11 or Renata 12 in
+    # t/fixtures/store/services.json) owns and attends it; the calendar
+    # read is of their calendars only
+    die "event not a cleansing professional's: user $ev->{user_id}\n"
+        unless ($ev->{user_id} // 0) =~ /^1[12]$/
+            && grep { ref eq 'ARRAY' && grep { $_ == $ev->{user_id} } @{ $_->[2] || [] } } @{ $ev->{partner_ids} };
+    my $q = JSON::PP->new->canonical->encode($busy[0]{json}{domain});
+    die "the calendar read is not by professional: $q\n" unless $q =~ /"user_id","in",\[11,12\]/;
     my ($post) = ::bodies($reqs, 'chatwoot', qr{/messages$});
     die "no reply posted\n" unless $post && $post->{content} =~ /\Q$::BOOK_DATE\E 10:30/;
 }

@@ -6,6 +6,7 @@ static cwai_domain_t  *dom;
 static cwai_bot_t     *bot;
 static int            no_model;             /* start()'s input flag */
 static const char    *no_model_reason;
+static int64_t        test_now;             /* 0: the store's reference now */
 
 static void
 setup(void)
@@ -61,7 +62,7 @@ start(const cwai_pipeline_cfg_t *c, const char *text, cwai_step_t *step)
     in.channel = "whatsapp";
     in.text = text;
     in.len = strlen(text);
-    in.now = 1796043600;            /* 2026-11-30T10:00:00-03:00 */
+    in.now = test_now ? test_now : 1796043600;  /* 2026-11-30T10:00:00-03:00 */
     in.no_model = no_model;
     in.no_model_reason = no_model_reason;
     p = cwai_pipeline_new(&in, &err);
@@ -470,6 +471,46 @@ START_TEST(holiday_by_name)
 }
 END_TEST
 
+/* The model is told today's date; answer keys change with it only when the
+ * message names a day. */
+START_TEST(date_in_prompt_and_keys)
+{
+    cwai_step_t           s;
+    cwai_pipeline_cfg_t   c;
+    cwai_pipeline_t      *p;
+    char                  faq[128], tomorrow[128];
+
+    cfg_init(&c, 1);
+    c.cache_ttl_ms = 60000;
+    test_now = 1796043600 + 5 * 86400;          /* Saturday 2026-12-05 */
+    p = start(&c, "vocês entregam em Curitiba? frete grátis?", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_LOOKUP);
+    snprintf(faq, sizeof(faq), "%s", s.cache_key);
+    ck_assert_int_eq(cwai_pipeline_cached(p, NULL, &s), 0);
+    expect_request(&s, CWAI_UP_LLM, "/chat/completions");
+    ck_assert_msg(strstr(s.req->body, "Today is sábado, 2026-12-05 (time zone "
+                         "America/Sao_Paulo, UTC-03:00)") != NULL, "%.600s", s.req->body);
+    cwai_pipeline_free(p);
+    p = start(&c, "vocês abrem amanhã?", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_LOOKUP);
+    snprintf(tomorrow, sizeof(tomorrow), "%s", s.cache_key);
+    cwai_pipeline_free(p);
+
+    /* a day later: the FAQ's key is the same, "amanhã" is another day */
+    test_now += 86400;
+    p = start(&c, "vocês entregam em Curitiba? frete grátis?", &s);
+    ck_assert_str_eq(s.cache_key, faq);
+    ck_assert_int_eq(cwai_pipeline_cached(p, NULL, &s), 0);
+    ck_assert_ptr_nonnull(strstr(s.req->body, "Today is domingo, 2026-12-06"));
+    cwai_pipeline_free(p);
+    p = start(&c, "vocês abrem amanhã?", &s);
+    ck_assert_int_eq(s.kind, CWAI_STEP_LOOKUP);
+    ck_assert_str_ne(s.cache_key, tomorrow);
+    cwai_pipeline_free(p);
+    test_now = 0;
+}
+END_TEST
+
 CWAI_SUITE(pipeline)
 {
     TCase  *tc;
@@ -485,6 +526,7 @@ CWAI_SUITE(pipeline)
     tcase_add_test(tc, chatwoot_500_then_success);
     tcase_add_test(tc, hostile_model_bodies);
     tcase_add_test(tc, final_answer_cache);
+    tcase_add_test(tc, date_in_prompt_and_keys);
     tcase_add_test(tc, history_is_copied);
     tcase_add_test(tc, holiday_by_name);
     tcase_add_test(tc, no_model_flag);

@@ -256,7 +256,7 @@ sub build_db {
     # people
     my $services = store('services');
     my @staff = @{ $services->{professionals} };
-    my %staff_uid;
+    my (%staff_uid, %staff_pid);
     my @users = ({ id => $opt->{uid}, name => 'Bot Atendimento', login => $opt->{login},
                    partner_id => $opt->{uid}, active => 1, tz => 'America/Sao_Paulo', lang => 'pt_BR' });
     my @partners = (
@@ -267,12 +267,13 @@ sub build_db {
           lang => 'pt_BR', property_product_pricelist => 1, country_id => 31 },
     );
     for my $s (@staff) {
-        my ($n) = $s->{id} =~ /(\d+)$/;
-        my $uid = 10 + $n;
+        my $uid = $s->{odoo_user_id};
+        my $pid = $s->{odoo_partner_id};
         $staff_uid{ $s->{name} } = $uid;
+        $staff_pid{ $s->{name} } = $pid;
         push @users, { id => $uid, name => $s->{name}, login => lc($s->{name} =~ s/\s.*//r) . '@bellapele.example',
-                       partner_id => $uid, active => 1, tz => 'America/Sao_Paulo', lang => 'pt_BR' };
-        push @partners, { id => $uid, name => $s->{name}, email => lc($s->{name} =~ s/\s.*//r) . '@bellapele.example',
+                       partner_id => $pid, active => 1, tz => 'America/Sao_Paulo', lang => 'pt_BR' };
+        push @partners, { id => $pid, name => $s->{name}, email => lc($s->{name} =~ s/\s.*//r) . '@bellapele.example',
                           active => 1, lang => 'pt_BR', property_product_pricelist => 1, country_id => 31,
                           function => $s->{role} };
     }
@@ -397,7 +398,7 @@ sub build_db {
         push @ev, { id => $n, name => "$a->{service_name} - " . ($cust{ $a->{customer_id} } // 'Cliente'),
             start => utc($a->{date}, $a->{start}), stop => utc($a->{date}, $a->{end}), allday => 0,
             duration => (_min($a->{end}) - _min($a->{start})) / 60, user_id => $uid,
-            partner_ids => [ grep { defined } $a->{customer_id}, $uid ], location => 'Bela Pele Cosméticos - Vila Mariana',
+            partner_ids => [ grep { defined } $a->{customer_id}, $staff_pid{ $a->{professional} } ], location => 'Bela Pele Cosméticos - Vila Mariana',
             description => $a->{note}, show_as => 'busy', active => $a->{status} eq 'cancelado' ? 0 : 1,
             x_service_id => $a->{service_id}, x_appointment_id => $a->{id}, x_status => $a->{status} };
         push @{ $apps_by{"$a->{date}|$a->{professional}"} }, [ _min($a->{start}), _min($a->{end}) ]
@@ -425,7 +426,7 @@ sub build_db {
             for my $b (@busy) {
                 push @ev, { id => ++$fid, name => 'Ocupado', start => utc($day->{date}, _hm($b->[0])),
                     stop => utc($day->{date}, _hm($b->[1])), allday => 0, duration => ($b->[1] - $b->[0]) / 60,
-                    user_id => $staff_uid{ $s->{name} }, partner_ids => [ $staff_uid{ $s->{name} } ],
+                    user_id => $staff_uid{ $s->{name} }, partner_ids => [ $staff_pid{ $s->{name} } ],
                     location => undef, description => undef, show_as => 'busy', active => 1,
                     x_service_id => undef, x_appointment_id => undef, x_status => undef };
             }
