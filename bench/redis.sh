@@ -149,6 +149,7 @@ PIPELINE="
             chatwootai_llm /_cwai/llm model=gpt-4.1-mini;
             chatwootai_chatwoot /_cwai/chatwoot;
             chatwootai_confidence answer=1.01;  # every question to the model (or the cache)
+            chatwootai_debounce off;            # answered at once, not 2 s later
             access_log logs/access.log cache;
         }
         location /_cwai/ {

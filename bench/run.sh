@@ -27,7 +27,11 @@ cleanup() {
     [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
+# BENCH_ONLY="3 4" runs only those sections (1: agent, 2: ingress,
+# 3: pipeline, 4: Redis)
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
+if want 1; then
 echo "== 1. embedded agent (cosmetics domain)"
 if [ -x build/bench-agent ]; then
     build/bench-agent
@@ -39,6 +43,7 @@ echo
 echo "== 1b. the core's share of a message (no nginx): parse, agent, chat and reply requests"
 if [ -x build/bench-pipeline ]; then
     build/bench-pipeline -n 2000
+fi
 fi
 
 python3 -c 'import json; print(json.dumps(json.load(open("t/fixtures/chatwoot/message_created_incoming_whatsapp.json")), ensure_ascii=False, separators=(",", ":")), end="")' > "$B/body.json"
@@ -70,6 +75,7 @@ workers() { pgrep -P "$(cat "$B/logs/nginx.pid")" | tr '\n' ' '; }
 cpu_ticks() { local t=0 p; for p in $1; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 rss_kb() { local t=0 p; for p in $1; do t=$((t + $(awk '/RssAnon/ {print $2}' "/proc/$p/status"))); done; echo $t; }
 
+if want 2; then
 echo
 echo "== 2. webhook ingress, 1 worker, wrk 2 threads x 50 connections, ${DUR}s"
 start_nginx "
@@ -83,7 +89,9 @@ CWAI_BODY=$B/body.json wrk -t2 -c50 -d"${DUR}s" --latency -s bench/unique.lua "h
 CWAI_BODY=$B/signed.json wrk -t2 -c50 -d"${DUR}s" --latency -s bench/signed.lua "http://127.0.0.1:$PORT" \
     | grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^/   signed (HMAC + parse + dedupe hit): /'
 stop_nginx
+fi
 
+if want 3; then
 echo
 echo "== 3. pipeline: fake model 300 ms, Chatwoot 5 ms; every message goes to the model; 2 workers"
 WORKERS=2
@@ -195,6 +203,9 @@ PY
 
 stop_nginx
 kill "$FAKE_PID" 2>/dev/null || true; FAKE_PID=
+fi
+if want 4; then
 echo
 echo "== 4. Redis as the L2 (a redis-server of its own on a free port)"
 bench/redis.sh
+fi

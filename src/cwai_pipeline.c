@@ -49,7 +49,7 @@ struct cwai_pipeline_s {
     cwai_identity_t         identity;       /* the verified sender */
     cwai_odoo_hours_t       hours;
     cwai_odoo_day_t        *special;
-    cwai_odoo_staff_t       staff[CWAI_ODOO_MAX_STAFF];
+    cwai_odoo_staff_t      *staff;          /* only with the ERP's tools */
     cwai_tools_service_t   *services;
 
     char                   *reply;          /* what is posted publicly */
@@ -148,6 +148,26 @@ staff_setup(cwai_pipeline_t *p)
     cwai_odoo_staff_t          *st;
     cwai_tools_service_t       *sv;
     size_t                      i, k, j, n = 0;
+
+    /* per message and never needed without the ERP's slot tools: kept off
+     * the pipeline unless used (memory per message in flight) */
+    if (!p->cfg->has_erp) {
+        return 0;
+    }
+    for (i = 0; i < d->nprofessionals && n < CWAI_ODOO_MAX_STAFF; i++) {
+        pf = &d->professionals[i];
+        if (pf->erp_user_id > 0 || pf->erp_partner_id > 0) {
+            n++;
+        }
+    }
+    if (n == 0) {
+        return 0;
+    }
+    p->staff = calloc(n, sizeof(*p->staff));
+    if (p->staff == NULL) {
+        return -1;
+    }
+    n = 0;
 
     for (i = 0; i < d->nprofessionals && n < CWAI_ODOO_MAX_STAFF; i++) {
         pf = &d->professionals[i];
@@ -396,6 +416,7 @@ cwai_pipeline_free(cwai_pipeline_t *p)
     free(p->history);
     free(p->special);
     free(p->services);
+    free(p->staff);
     free(p->context);
     free(p->answer_key);
     free(p->reply);
