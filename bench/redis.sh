@@ -207,8 +207,11 @@ PY
 
 echo
 echo "== 4b. webhook ingress with the dedupe in Redis (SET NX) against the zone alone; 1 worker, wrk 2 threads x 50 connections, 2 x ${DUR}s each"
+# the accept path as in production (dedupe, the durable queue's record, the
+# embedded answer with no upstream), each message answered at once
 INGRESS="
-        location = /hook { chatwootai_webhook; chatwootai_webhook_auth off; chatwootai_dedupe_ttl 10m; }"
+        location = /hook { chatwootai_webhook; chatwootai_webhook_auth off; chatwootai_dedupe_ttl 10m;
+                           chatwootai_debounce off; }"
 run_wrk() {   # PORT OUT
     CWAI_BODY=$B/body.json wrk -t2 -c50 -d"${DUR}s" --latency -s bench/unique.lua "http://127.0.0.1:$1" > "$2"
 }
