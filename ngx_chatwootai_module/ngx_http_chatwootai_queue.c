@@ -952,18 +952,24 @@ ngx_http_cwai_queue_tick(ngx_event_t *ev)
     ngx_http_cwai_main_conf_t     *cmcf;
     ngx_http_cwai_queue_worker_t  *w = &ngx_http_cwai_queue_worker;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;     /* an exiting worker takes nothing new */
+    if (ngx_terminate) {
+        return;
     }
     cmcf = ngx_http_cwai_queue_cmcf();
     w->ticks++;
 
+    /* a worker shutting down gracefully (a reload) still finishes its
+     * messages and keeps their entries fresh, but takes nothing new */
     if (ngx_http_cwai_redis_up()) {
         ngx_http_cwai_queue_replay();
         ngx_http_cwai_queue_beat(cmcf);
-        ngx_http_cwai_queue_claim_redis(cmcf);
+        if (!ngx_exiting && !ngx_quit) {
+            ngx_http_cwai_queue_claim_redis(cmcf);
+        }
     }
-    ngx_http_cwai_queue_claim_zones(cmcf);
+    if (!ngx_exiting && !ngx_quit) {
+        ngx_http_cwai_queue_claim_zones(cmcf);
+    }
 
     ngx_add_timer(&w->timer, w->interval);
 }
@@ -992,14 +998,17 @@ ngx_http_cwai_queue_init_process(ngx_cycle_t *cycle)
                                    &cycle->hostname, ngx_pid) - w->consumer;
 
     /* a third of resume_after keeps running entries fresh well before
-     * another worker may take them */
+     * another worker may take them; at most a second, so that the records
+     * of a worker that died are taken over at once. The first look comes
+     * soon after start: a worker respawned after a crash finds its
+     * predecessor's messages. */
     w->interval = ngx_max(cmcf->resume_after / 3, 200);
-    w->interval = ngx_min(w->interval, 5000);
+    w->interval = ngx_min(w->interval, 1000);
     w->timer.handler = ngx_http_cwai_queue_tick;
     w->timer.data = w;
     w->timer.log = cycle->log;
     w->timer.cancelable = 1;
-    ngx_add_timer(&w->timer, w->interval);
+    ngx_add_timer(&w->timer, 100);
     w->started = 1;
     return NGX_OK;
 }
