@@ -137,30 +137,10 @@ W=$(workers)
 # Chatwoot sends them); the ack latency of each, how many answers are in
 # flight (rate x ~305 ms) and the workers' private memory then, each rate on
 # a fresh nginx so that memory and counters start from zero
-if [ -x build/webhook-load ]; then
-    build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" 200 1 > /dev/null  # warm-up
-    for RATE in ${BENCH_RATES:-500 1000 2000 3300}; do
-        stop_nginx; start_nginx "$PIPELINE_CONF"; W=$(workers); r0=$(rss_kb "$W")
-        build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" "$RATE" 5 > "$B/load.txt" &
-        LP=$!
-        sleep 3
-        r1=$(rss_kb "$W")
-        inflight=$(curl -s -m 2 "http://127.0.0.1:$PORT/status?format=json" | python3 -c '
-import json,sys
-try:
-    z=json.load(sys.stdin)["zones"]["cwai"]; print(z["outcomes"]["accepted"] - sum(z["messages"].values()))
-except Exception: print(0)')
-        wait $LP
-        echo "   open loop: $(cat "$B/load.txt")"
-        python3 -c "import sys; r0,r1,n=map(int,sys.argv[1:]); print('      in flight at 3 s: %d; workers private memory %d kB -> %d kB = %.1f kB per in-flight conversation' % (n, r0, r1, (r1-r0)/max(n,1)))" "$r0" "$r1" "$inflight"
-    done
-
-    # the product's default: each message waits chatwootai_debounce's 2 s
-    # of quiet before its answer, so 1,000 conversations are in flight at
-    # ~450 messages/s (2.3 s each) rather than at 3,300/s
-    RATE=${BENCH_DEFAULT_RATE:-450}
-    stop_nginx; start_nginx "${PIPELINE_CONF/chatwootai_debounce off;/}"; W=$(workers); r0=$(rss_kb "$W")
-    build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" "$RATE" 5 > "$B/load.txt" &
+open_loop() {   # LABEL CONF RATE: 5 s at RATE on a fresh nginx
+    local r0 r1 inflight LP
+    stop_nginx; start_nginx "$2"; W=$(workers); r0=$(rss_kb "$W")
+    build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" "$3" 5 > "$B/load.txt" &
     LP=$!
     sleep 3
     r1=$(rss_kb "$W")
@@ -170,9 +150,19 @@ try:
     z=json.load(sys.stdin)["zones"]["cwai"]; print(z["outcomes"]["accepted"] - sum(z["messages"].values()))
 except Exception: print(0)')
     wait $LP
-    echo "   open loop, default chatwootai_debounce (2 s): $(cat "$B/load.txt")"
+    echo "   $1: $(cat "$B/load.txt")"
     python3 -c "import sys; r0,r1,n=map(int,sys.argv[1:]); print('      in flight at 3 s: %d; workers private memory %d kB -> %d kB = %.1f kB per in-flight conversation' % (n, r0, r1, (r1-r0)/max(n,1)))" "$r0" "$r1" "$inflight"
-
+}
+if [ -x build/webhook-load ]; then
+    build/webhook-load 127.0.0.1 "$PORT" /hook "$B/body.json" 200 1 > /dev/null  # warm-up
+    for RATE in ${BENCH_RATES:-500 1000 2000 3300}; do
+        open_loop "open loop" "$PIPELINE_CONF" "$RATE"
+    done
+    # the product's default: each message waits chatwootai_debounce's 2 s
+    # of quiet before its answer, so 1,000 conversations are in flight at
+    # ~450 messages/s (2.3 s each) rather than at 3,300/s
+    open_loop "open loop, default chatwootai_debounce (2 s)" \
+              "${PIPELINE_CONF/chatwootai_debounce off;/}" "${BENCH_DEFAULT_RATE:-450}"
     stop_nginx; start_nginx "$PIPELINE_CONF"; W=$(workers)
 fi
 

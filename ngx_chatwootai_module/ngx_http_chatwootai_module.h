@@ -451,6 +451,8 @@ ngx_uint_t ngx_http_cwai_queue_lost(ngx_http_cwai_ctx_t *ctx);
 /* ---- handlers and helpers ---------------------------------------------- */
 
 void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+ngx_int_t ngx_http_cwai_ctx_parse(ngx_pool_t *pool, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *body, cwai_err_t *err);
 ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_cwai_taken_over(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, time_t since);

@@ -64,6 +64,23 @@ static void ngx_http_cwai_flight_land(ngx_http_cwai_job_t *job,
     ngx_http_cwai_call_t *call);
 
 
+/* An answer from a cache (zone, Redis, another job's call): a complete 200. */
+static void
+ngx_http_cwai_job_feed_cached(ngx_http_cwai_job_t *job, ngx_str_t *body,
+    cwai_step_t *step)
+{
+    cwai_http_resp_t  resp;
+
+    ngx_memzero(&resp, sizeof(resp));
+    resp.status = 200;
+    resp.body = (const char *) body->data;
+    resp.len = body->len;
+    resp.complete = 1;
+    resp.now = (int64_t) ngx_time();
+    (void) cwai_pipeline_feed(job->p, &resp, step);
+}
+
+
 static void
 ngx_http_cwai_job_cleanup(void *data)
 {
@@ -506,13 +523,7 @@ ngx_http_cwai_job_step(ngx_http_cwai_job_t *job, cwai_step_t *step)
             {
                 (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[0], 1);
                 job->ctx->cache_hits++;
-                ngx_memzero(&resp, sizeof(resp));
-                resp.status = 200;
-                resp.body = (const char *) cached.data;
-                resp.len = cached.len;
-                resp.complete = 1;
-                resp.now = (int64_t) ngx_time();
-                (void) cwai_pipeline_feed(job->p, &resp, step);
+                ngx_http_cwai_job_feed_cached(job, &cached, step);
                 continue;
             }
             (void) ngx_atomic_fetch_add(&ngx_http_cwai_job_stats(job)->cache[1], 1);
@@ -672,7 +683,6 @@ static void
 ngx_http_cwai_flight_resume(void *data)
 {
     cwai_step_t           step;
-    cwai_http_resp_t      resp;
     ngx_http_cwai_job_t  *job = data;
 
     if (job->p == NULL) {
@@ -687,13 +697,7 @@ ngx_http_cwai_flight_resume(void *data)
         return;
     }
 
-    ngx_memzero(&resp, sizeof(resp));
-    resp.status = 200;
-    resp.body = (const char *) job->landed.data;
-    resp.len = job->landed.len;
-    resp.complete = 1;
-    resp.now = (int64_t) ngx_time();
-    (void) cwai_pipeline_feed(job->p, &resp, &step);
+    ngx_http_cwai_job_feed_cached(job, &job->landed, &step);
     ngx_http_cwai_job_step(job, &step);
 }
 
@@ -810,7 +814,6 @@ static void
 ngx_http_cwai_job_l2_got(ngx_http_request_t *r, void *data, ngx_str_t *value)
 {
     cwai_step_t           step;
-    cwai_http_resp_t      resp;
     ngx_http_cwai_job_t  *job = data;
 
     if (job->p == NULL) {
@@ -829,13 +832,7 @@ ngx_http_cwai_job_l2_got(ngx_http_request_t *r, void *data, ngx_str_t *value)
                                     value ? (const char *) value->data : NULL,
                                     &step);
     } else if (value != NULL) {
-        ngx_memzero(&resp, sizeof(resp));
-        resp.status = 200;
-        resp.body = (const char *) value->data;
-        resp.len = value->len;
-        resp.complete = 1;
-        resp.now = (int64_t) ngx_time();
-        (void) cwai_pipeline_feed(job->p, &resp, &step);
+        ngx_http_cwai_job_feed_cached(job, value, &step);
     } else {
         /* the same step again, straight to the origin */
         job->l2_missed = 1;

@@ -1250,6 +1250,7 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
     ngx_http_cwai_queue_item_t *from, ngx_uint_t attempts)
 {
     u_char                        kbuf[64];
+    ngx_int_t                     rc;
     ngx_str_t                     key;
     cwai_err_t                    err;
     ngx_connection_t             *c;
@@ -1311,21 +1312,14 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
     ctx->body.data[rec->body.len] = '\0';
 
     dom = ngx_http_cwai_domain_find(cmcf, &rec->dom);
-    if (dom == NULL
-        || cwai_webhook_parse((const char *) ctx->body.data, ctx->body.len,
-                              &ctx->wh, &err)
-           != 0)
-    {
-        ngx_http_cwai_queue_give_up(from, &lcf->zone->sh->stats,
-                                    dom ? "its webhook does not parse"
-                                        : "its domain is not configured");
-        goto failed;
-    }
-    ctx->parsed = 1;
-    ctx->event.len = ngx_strlen(ctx->wh.event);
-    ctx->event.data = (u_char *) ctx->wh.event;
-    ctx->event.data = ngx_pstrdup(r->pool, &ctx->event);
-    if (ctx->event.data == NULL) {
+    rc = dom ? ngx_http_cwai_ctx_parse(r->pool, ctx, &ctx->body, &err)
+             : NGX_DECLINED;
+    if (rc != NGX_OK) {
+        if (rc == NGX_DECLINED) {
+            ngx_http_cwai_queue_give_up(from, &lcf->zone->sh->stats,
+                                        dom ? "its webhook does not parse"
+                                            : "its domain is not configured");
+        }
         goto failed;
     }
     ctx->status = "resumed";

@@ -189,6 +189,27 @@ ngx_http_cwai_reject(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 }
 
 
+/* The webhook into ctx (a request's, or a resumed message's):
+ * NGX_OK, NGX_DECLINED (err says why), NGX_ERROR (no memory). */
+ngx_int_t
+ngx_http_cwai_ctx_parse(ngx_pool_t *pool, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *body, cwai_err_t *err)
+{
+    if (cwai_webhook_parse((const char *) body->data, body->len, &ctx->wh, err)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+    ctx->parsed = 1;
+
+    /* the variables outlive the JSON tree, freed once the pipeline started */
+    ctx->event.len = ngx_strlen(ctx->wh.event);
+    ctx->event.data = (u_char *) ctx->wh.event;
+    ctx->event.data = ngx_pstrdup(pool, &ctx->event);
+    return ctx->event.data ? NGX_OK : NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_cwai_parse(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_str_t *body)
@@ -198,22 +219,15 @@ ngx_http_cwai_parse(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     if (ctx->parsed) {
         return NGX_OK;
     }
-    if (cwai_webhook_parse((const char *) body->data, body->len, &ctx->wh, &err)
-        != 0)
-    {
+    switch (ngx_http_cwai_ctx_parse(r->pool, ctx, body, &err)) {
+    case NGX_OK:
+        return NGX_OK;
+    case NGX_DECLINED:
         return ngx_http_cwai_reject(r, ctx, NGX_HTTP_BAD_REQUEST, err.code,
                                     err.detail);
-    }
-    ctx->parsed = 1;
-
-    /* the variables outlive the JSON tree, freed once the pipeline started */
-    ctx->event.len = ngx_strlen(ctx->wh.event);
-    ctx->event.data = (u_char *) ctx->wh.event;
-    ctx->event.data = ngx_pstrdup(r->pool, &ctx->event);
-    if (ctx->event.data == NULL) {
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    return NGX_OK;
 }
 
 
