@@ -164,6 +164,8 @@ static const char  ngx_http_cwai_queue_claim_lua[] =
 
 
 static void ngx_http_cwai_queue_tick(ngx_event_t *ev);
+static void ngx_http_cwai_queue_resumed_answer(ngx_http_request_t *r,
+    void *data);
 static void ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
     ngx_http_cwai_queue_item_t *from, ngx_uint_t attempts);
 
@@ -1173,13 +1175,47 @@ failed:
 
 
 static void
+ngx_http_cwai_queue_merged(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx->outcome = "merged";
+    (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "chatwootai: resumed message %L of conversation %L was "
+                  "answered with a later one", ctx->wh.message_id,
+                  ctx->wh.conversation_id);
+    ngx_http_cwai_queue_done(r, ctx);
+    cwai_webhook_free(&ctx->wh);
+}
+
+
+/* Redis said which message of the burst answers: a later one (merged), or
+ * this one — also when it had claimed the burst before its worker stopped
+ * (Redis then names it) — or could not tell (the zone's answer stands). */
+static void
+ngx_http_cwai_queue_burst_decided(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_str_t *latest)
+{
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+    if (rc == NGX_DECLINED && latest != NULL
+        && ngx_atoi(latest->data, latest->len) != (ngx_int_t) ctx->wh.message_id)
+    {
+        ngx_http_cwai_queue_merged(r, ctx);
+        return;
+    }
+    ngx_http_cwai_queue_resumed_answer(r, data);
+}
+
+
+static void
 ngx_http_cwai_queue_resumed_run(ngx_http_request_t *r, void *data)
 {
     u_char                     kbuf[64];
-    size_t                     n;
-    json_t                    *turns;
     ngx_str_t                  key, val;
-    cwai_turn_t                history[NGX_HTTP_CWAI_MAX_TURNS];
     ngx_http_cwai_ctx_t       *ctx;
     ngx_http_cwai_loc_conf_t  *lcf;
 
@@ -1187,19 +1223,40 @@ ngx_http_cwai_queue_resumed_run(ngx_http_request_t *r, void *data)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
 
     /* a message of a burst (chatwootai_debounce) that a later one answers:
-     * as if its quiet window had ended here */
-    key.data = kbuf;
-    key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "b", ctx);
-    if (lcf->debounce
-        && ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
-        && ngx_atoi(val.data, val.len) != (ngx_int_t) ctx->wh.message_id)
-    {
-        ctx->outcome = "merged";
-        (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
-        ngx_http_cwai_queue_done(r, ctx);
-        cwai_webhook_free(&ctx->wh);
-        return;
+     * as if its quiet window had ended here — Redis decides across
+     * instances, else this nginx's zone */
+    if (lcf->debounce) {
+        key.data = kbuf;
+        key.len = ngx_http_cwai_conv_key(kbuf, sizeof(kbuf), "b", ctx);
+        if (ngx_http_cwai_l2_burst_claim(r, &key, ctx->wh.message_id,
+                                         4 * lcf->debounce,
+                                         ngx_http_cwai_queue_burst_decided, data)
+            == NGX_AGAIN)
+        {
+            return;
+        }
+        if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
+            && ngx_atoi(val.data, val.len) != (ngx_int_t) ctx->wh.message_id)
+        {
+            ngx_http_cwai_queue_merged(r, ctx);
+            return;
+        }
     }
+    ngx_http_cwai_queue_resumed_answer(r, data);
+}
+
+
+static void
+ngx_http_cwai_queue_resumed_answer(ngx_http_request_t *r, void *data)
+{
+    u_char                     kbuf[64];
+    size_t                     n;
+    json_t                    *turns;
+    ngx_str_t                  key;
+    cwai_turn_t                history[NGX_HTTP_CWAI_MAX_TURNS];
+    ngx_http_cwai_ctx_t       *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
 
     /* the stopped worker may have remembered the message already; it must
      * be there once, as the last customer turn the answer reads */

@@ -32,6 +32,7 @@ our $SHIP4 = msg(43004, 4304, 'qual o prazo de entrega para Curitiba?');
 our $SHIP5 = msg(43005, 4305, 'qual o prazo de entrega para Curitiba?');
 our $SHIP6 = msg(43006, 4306, 'qual o prazo de entrega para Curitiba?');
 our $SHIP7 = msg(43007, 4307, 'qual o prazo de entrega para Curitiba?');
+our $SHIP8 = msg(43008, 4308, 'qual o prazo de entrega para Curitiba?');
 
 our $ACCEPTED = qr/^\{"status":"accepted"/;
 
@@ -253,7 +254,28 @@ worker_shutdown_timeout 500ms;
 
 
 
-=== TEST 8: chatwootai_resume_after takes a time of at least 1s, or off
+=== TEST 8: Redis and a 1 s quiet window: the worker that claimed its burst is killed mid-chain; the resumed message still answers it, once
+--- http_config eval: $::WITH_REDIS
+--- config eval
+(my $c = $::HOOK) =~ s/chatwootai_debounce off;/chatwootai_debounce 1s;/;
+$c . "        location /redis-ctl/ { proxy_pass http://127.0.0.1:\$TEST_NGINX_REDIS_CTL_PORT/; proxy_set_header X-Status-Url http://127.0.0.1:\$server_port/status; }\n"
+--- fake eval: $::KILL_THEN_ANSWER
+--- redis_action
+wait up
+--- request eval
+"POST /hook\n$::SHIP8"
+--- response_body_like eval: $::ACCEPTED
+--- wait: 4.5
+--- fake_requests eval: ::answered_once(4308, 2)
+--- error_log eval
+qr/\[warn\] .*chatwootai: resuming message 43008 of conversation 4308 that a stopped worker left \(attempt 2\)/
+--- no_error_log
+answered with a later one
+--- timeout: 10
+
+
+
+=== TEST 9: chatwootai_resume_after takes a time of at least 1s, or off
 --- http_config
     chatwootai_zone cwai 1m;
     chatwootai_resume_after 200ms;
