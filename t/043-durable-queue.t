@@ -33,6 +33,7 @@ our $SHIP5 = msg(43005, 4305, 'qual o prazo de entrega para Curitiba?');
 our $SHIP6 = msg(43006, 4306, 'qual o prazo de entrega para Curitiba?');
 our $SHIP7 = msg(43007, 4307, 'qual o prazo de entrega para Curitiba?');
 our $SHIP8 = msg(43008, 4308, 'qual o prazo de entrega para Curitiba?');
+our $SHIP9 = msg(43009, 4309, 'qual o prazo de entrega para Curitiba?');
 
 our $ACCEPTED = qr/^\{"status":"accepted"/;
 
@@ -275,7 +276,25 @@ answered with a later one
 
 
 
-=== TEST 9: chatwootai_resume_after takes a time of at least 1s, or off
+=== TEST 9: Redis down at the ack: the zone keeps the record; the worker is killed mid-chain; another answers, once
+--- http_config eval: $::WITH_REDIS
+--- fake eval: $::KILL_THEN_ANSWER
+--- redis_action
+wait up
+kill
+wait down
+--- request eval
+"POST /hook\n$::SHIP9"
+--- response_body_like eval: $::ACCEPTED
+--- wait: 3
+--- fake_requests eval: ::answered_once(4309, 2)
+--- error_log eval
+qr/\[warn\] .*chatwootai: resuming message 43009 of conversation 4309 that a stopped worker left \(attempt 2\)/
+--- timeout: 10
+
+
+
+=== TEST 10: chatwootai_resume_after takes a time of at least 1s, or off
 --- http_config
     chatwootai_zone cwai 1m;
     chatwootai_resume_after 200ms;
