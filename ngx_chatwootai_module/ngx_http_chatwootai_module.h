@@ -139,6 +139,9 @@ ngx_int_t ngx_http_cwai_zone_job_add(ngx_http_cwai_zone_t *z, ngx_str_t *data,
     ngx_http_cwai_zone_job_t *job);
 void ngx_http_cwai_zone_job_done(ngx_http_cwai_zone_t *z,
     ngx_http_cwai_zone_job_t *job);
+/* Gives a record taken over back, for another look (it could not start). */
+void ngx_http_cwai_zone_job_release(ngx_http_cwai_zone_t *z,
+    ngx_http_cwai_zone_job_t *job);
 /* Takes over one record whose worker is gone, its data copied into pool:
  * NGX_OK, NGX_DECLINED (none), NGX_ERROR. */
 ngx_int_t ngx_http_cwai_zone_job_claim(ngx_http_cwai_zone_t *z,

@@ -1309,6 +1309,7 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
     u_char                        kbuf[64];
     ngx_int_t                     rc;
     ngx_str_t                     key;
+    ngx_uint_t                    gave_up = 0;
     cwai_err_t                    err;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
@@ -1349,7 +1350,11 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
 
     r = ngx_http_cwai_queue_request(loc);
     if (r == NULL) {
-        return;     /* out of memory: the record stays, taken again later */
+        /* out of memory: the record stays, taken again later */
+        if (from->in_zone) {
+            ngx_http_cwai_zone_job_release(from->zone, &from->job);
+        }
+        return;
     }
     c = r->connection;
 
@@ -1376,6 +1381,7 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
             ngx_http_cwai_queue_give_up(from, &lcf->zone->sh->stats,
                                         dom ? "its webhook does not parse"
                                             : "its domain is not configured");
+            gave_up = 1;
         }
         goto failed;
     }
@@ -1425,8 +1431,10 @@ ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
 
 failed:
 
-    /* the record stays (zone: with this worker's pid until it is gone;
-     * Redis: idle again until resume_after) */
+    /* the record stays, for another look (Redis: once idle again) */
+    if (from->in_zone && !gave_up) {
+        ngx_http_cwai_zone_job_release(from->zone, &from->job);
+    }
     ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
     if (ctx != NULL) {
         ctx->queued = NULL;

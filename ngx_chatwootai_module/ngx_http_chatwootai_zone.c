@@ -543,6 +543,22 @@ ngx_http_cwai_zone_job_done(ngx_http_cwai_zone_t *z, ngx_http_cwai_zone_job_t *j
 }
 
 
+void
+ngx_http_cwai_zone_job_release(ngx_http_cwai_zone_t *z,
+    ngx_http_cwai_zone_job_t *job)
+{
+    ngx_http_cwai_job_rec_t  *rec = job->rec;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    if (rec->id == job->id && rec->pid == ngx_pid) {
+        rec->pid = 0;           /* anyone's, at the next look */
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
 /* kill(pid, 0): ESRCH means the worker is gone (EPERM: alive, another user) */
 static ngx_uint_t
 ngx_http_cwai_pid_gone(ngx_pid_t pid)
@@ -577,7 +593,7 @@ ngx_http_cwai_zone_job_claim(ngx_http_cwai_zone_t *z, ngx_pool_t *pool,
         if (i < nalive) {
             continue;
         }
-        if (!ngx_http_cwai_pid_gone(rec->pid)) {
+        if (rec->pid != 0 && !ngx_http_cwai_pid_gone(rec->pid)) {
             if (nalive < 8) {
                 alive[nalive++] = rec->pid;
             }
