@@ -327,6 +327,15 @@ typedef struct {
 } ngx_http_cwai_loc_conf_t;
 
 
+/* A timer that keeps the main request alive (backoff, debounce). */
+typedef struct {
+    ngx_event_t                 ev;
+    ngx_http_request_t         *r;
+    void                      (*handler)(void *data);
+    void                       *data;
+} ngx_http_cwai_wait_t;
+
+
 /* ---- per-request context (of the main request) ------------------------- */
 
 typedef struct ngx_http_cwai_queue_item_s  ngx_http_cwai_queue_item_t;
@@ -354,6 +363,12 @@ typedef struct {
     ngx_str_t                   body;           /* the webhook as received */
     ngx_http_cwai_queue_item_t *queued;         /* its record, until it ends */
     unsigned                    resumed:1;      /* left by a stopped worker */
+
+    /* the conversation's turn (one answer at a time, in order) */
+    ngx_http_cwai_wait_t        order_wait;
+    unsigned                    ordered:1;      /* the turn is this message's */
+    unsigned                    order_waited:1;
+    unsigned                    order_redis:1;  /* held in Redis */
 } ngx_http_cwai_ctx_t;
 
 
@@ -397,13 +412,7 @@ struct ngx_http_cwai_call_s {
     ngx_http_request_t         *r;              /* the main request */
 };
 
-/* A timer that keeps the main request alive (backoff, debounce). */
-typedef struct {
-    ngx_event_t                 ev;
-    ngx_http_request_t         *r;
-    void                      (*handler)(void *data);
-    void                       *data;
-} ngx_http_cwai_wait_t;
+
 
 ngx_int_t ngx_http_cwai_call_start(ngx_http_request_t *r,
     ngx_http_cwai_call_t *call);
@@ -454,6 +463,9 @@ ngx_uint_t ngx_http_cwai_queue_lost(ngx_http_cwai_ctx_t *ctx);
 /* ---- handlers and helpers ---------------------------------------------- */
 
 void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+ngx_int_t ngx_http_cwai_order_acquire(ngx_http_request_t *r,
+    ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom);
+void ngx_http_cwai_order_release(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx);
 ngx_int_t ngx_http_cwai_ctx_parse(ngx_pool_t *pool, ngx_http_cwai_ctx_t *ctx,
     ngx_str_t *body, cwai_err_t *err);
 ngx_int_t ngx_http_cwai_webhook_handler(ngx_http_request_t *r);

@@ -383,7 +383,9 @@ ngx_http_cwai_job_done(ngx_http_cwai_job_t *job, cwai_step_t *step)
     cwai_pipeline_free(job->p);
     job->p = NULL;
 
-    /* ended: the durable queue lets the message go */
+    /* ended: the conversation's next message may go, and the durable
+     * queue lets this one go */
+    ngx_http_cwai_order_release(r, ctx);
     ngx_http_cwai_queue_done(r, ctx);
 }
 

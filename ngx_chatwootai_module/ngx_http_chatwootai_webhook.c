@@ -7,6 +7,8 @@
 
 #include "ngx_http_chatwootai_module.h"
 
+#include <hiredis/hiredis.h>
+
 #include "cwai_sig.h"
 
 
@@ -797,7 +799,13 @@ ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data)
         return;         /* ngx_http_cwai_burst_end() goes on */
     }
 
+    /* one answer at a time per conversation, in the order of the messages */
+    if (!ctx->ordered && ngx_http_cwai_order_acquire(r, ctx, dom) != NGX_OK) {
+        return;         /* this function runs again once it is our turn */
+    }
+
     if (ngx_http_cwai_pipeline_run(r, ctx, dom) != NGX_OK) {
+        ngx_http_cwai_order_release(r, ctx);
         (void) ngx_atomic_fetch_add(
                    &lcf->zone->sh->stats.pipeline[CWAI_OUTCOME_FAILED], 1);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -951,4 +959,212 @@ ngx_http_cwai_burst_wait(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
                                             4 * lcf->debounce);
 
     return ngx_http_cwai_wait(r, &b->wait, lcf->debounce);
+}
+
+
+/*
+ * Per-conversation ordering: a conversation's messages are answered one at
+ * a time, in the order they got their turn, so that an answer never
+ * overtakes the answer to an earlier message and each answer's model sees
+ * the previous one. The turn is a key "o:<inbox>:<conversation>" holding
+ * the message id (Redis, shared by every instance, when it is up; else
+ * the zone), taken before the pipeline starts and given back when the
+ * message ends; a message whose turn is taken waits, looking again every
+ * 100 ms. The key expires after 2 minutes, so a stopped chain delays the
+ * next message at most that long (a resumed message takes its own turn
+ * back: the key holds its id).
+ */
+#define NGX_HTTP_CWAI_ORDER_TTL   120000
+#define NGX_HTTP_CWAI_ORDER_POLL  100
+
+/* 1: the turn is ours (taken, or already ours); 0: another message's */
+static const char  ngx_http_cwai_order_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v and v ~= ARGV[1] then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "return 1\n";
+
+static const char  ngx_http_cwai_order_release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
+
+
+static void
+ngx_http_cwai_order_retry(void *data)
+{
+    ngx_http_request_t   *r = data;
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+    ngx_http_cwai_webhook_run(r, ctx->dom);
+}
+
+
+/* Another message has the turn: look again later. */
+static ngx_int_t
+ngx_http_cwai_order_wait(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    if (!ctx->order_waited) {
+        ctx->order_waited = 1;
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chatwootai: message %L waits for the answer to an "
+                      "earlier message of conversation %L",
+                      ctx->wh.message_id, ctx->wh.conversation_id);
+    }
+    ctx->order_wait.handler = ngx_http_cwai_order_retry;
+    ctx->order_wait.data = r;
+    return ngx_http_cwai_wait(r, &ctx->order_wait, NGX_HTTP_CWAI_ORDER_POLL);
+}
+
+
+/* The turn is ours: after a wait, the conversation's memory again (the
+ * earlier answer may have been written by another instance). */
+static void
+ngx_http_cwai_order_taken(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    ctx->ordered = 1;
+    if (ctx->order_waited
+        && ngx_http_cwai_memory_fetch(r, ctx, ngx_http_cwai_webhook_run,
+                                      ctx->dom)
+           == NGX_AGAIN)
+    {
+        return;
+    }
+    ngx_http_cwai_webhook_run(r, ctx->dom);
+}
+
+
+static void
+ngx_http_cwai_order_decided(void *data, ngx_int_t rc, struct redisReply *reply)
+{
+    ngx_http_request_t   *r = data;
+    ngx_http_cwai_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chatwootai_module);
+
+    if (rc == NGX_HTTP_CWAI_REDIS_REPLY && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer == 0)
+    {
+        if (ngx_http_cwai_order_wait(r, ctx) != NGX_OK) {
+            ngx_http_cwai_order_taken(r, ctx);
+        }
+        return;
+    }
+
+    /* ours, or Redis could not tell: answering beats waiting forever */
+    ctx->order_redis = (rc == NGX_HTTP_CWAI_REDIS_REPLY);
+    ngx_http_cwai_order_taken(r, ctx);
+}
+
+
+static size_t
+ngx_http_cwai_order_key(u_char *buf, size_t size, ngx_http_cwai_ctx_t *ctx)
+{
+    return ngx_http_cwai_conv_key(buf, size, "o", ctx);
+}
+
+
+/* NGX_OK: the turn is ours, go on; NGX_DONE: ngx_http_cwai_webhook_run()
+ * is called again when it is. */
+ngx_int_t
+ngx_http_cwai_order_acquire(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_http_cwai_domain_t *dom)
+{
+    u_char                     kbuf[64], sbuf[128], ibuf[NGX_INT64_LEN],
+                               tbuf[NGX_INT_T_LEN];
+    size_t                     argvlen[6];
+    ngx_str_t                  key, id, val;
+    const char                *argv[6];
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    ctx->dom = dom;
+    key.data = kbuf;
+    key.len = ngx_http_cwai_order_key(kbuf, sizeof(kbuf), ctx);
+    id.data = ibuf;
+    id.len = ngx_sprintf(ibuf, "%L", ctx->wh.message_id) - ibuf;
+
+    if (ngx_http_cwai_redis_up()) {
+        argv[0] = "EVAL";
+        argvlen[0] = 4;
+        argv[1] = ngx_http_cwai_order_lua;
+        argvlen[1] = sizeof(ngx_http_cwai_order_lua) - 1;
+        argv[2] = "1";
+        argvlen[2] = 1;
+        argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &key,
+                                                      &argvlen[3]);
+        argv[4] = (const char *) id.data;
+        argvlen[4] = id.len;
+        argv[5] = (const char *) tbuf;
+        argvlen[5] = ngx_sprintf(tbuf, "%d", NGX_HTTP_CWAI_ORDER_TTL) - tbuf;
+        if (argv[3] != NULL
+            && ngx_http_cwai_redis_request(r, ngx_http_cwai_order_decided, r,
+                                           6, argv, argvlen)
+               == NGX_OK)
+        {
+            return NGX_DONE;
+        }
+    }
+
+    /* this nginx alone: the zone */
+    if (ngx_http_cwai_zone_add(lcf->zone, &key, &id, NGX_HTTP_CWAI_ORDER_TTL)
+        == NGX_DECLINED
+        && !(ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
+             && val.len == id.len && ngx_memcmp(val.data, id.data, id.len) == 0)
+        && ngx_http_cwai_order_wait(r, ctx) == NGX_OK)
+    {
+        return NGX_DONE;
+    }
+    ctx->ordered = 1;
+    if (ctx->order_waited) {
+        ngx_http_cwai_order_taken(r, ctx);
+        return NGX_DONE;
+    }
+    return NGX_OK;
+}
+
+
+void
+ngx_http_cwai_order_release(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
+{
+    u_char                     kbuf[64], sbuf[128], ibuf[NGX_INT64_LEN];
+    size_t                     argvlen[5];
+    ngx_str_t                  key, val;
+    const char                *argv[5];
+    ngx_http_cwai_loc_conf_t  *lcf;
+
+    if (!ctx->ordered) {
+        return;
+    }
+    ctx->ordered = 0;
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
+    key.data = kbuf;
+    key.len = ngx_http_cwai_order_key(kbuf, sizeof(kbuf), ctx);
+
+    if (ctx->order_redis) {
+        argv[0] = "EVAL";
+        argvlen[0] = 4;
+        argv[1] = ngx_http_cwai_order_release_lua;
+        argvlen[1] = sizeof(ngx_http_cwai_order_release_lua) - 1;
+        argv[2] = "1";
+        argvlen[2] = 1;
+        argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &key,
+                                                      &argvlen[3]);
+        argv[4] = (const char *) ibuf;
+        argvlen[4] = ngx_sprintf(ibuf, "%L", ctx->wh.message_id) - ibuf;
+        if (argv[3] != NULL) {
+            (void) ngx_http_cwai_redis_command(NULL, NULL, NULL, 5, argv,
+                                               argvlen);
+        }
+        return;
+    }
+
+    /* ours: nobody else can have taken it while it exists */
+    if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
+        && (ngx_int_t) ngx_atoi(val.data, val.len) == (ngx_int_t) ctx->wh.message_id)
+    {
+        (void) ngx_http_cwai_zone_delete(lcf->zone, &key);
+    }
 }
