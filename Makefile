@@ -103,16 +103,16 @@ run: deps build
 stop:
 	@./scripts/run.sh stop
 
-$(BUILD)/bench-pipeline: bench/bench_pipeline.c $(CORE_HDRS) $(BUILD)/libcwai.a
+$(BUILD)/bench-pipeline: bench/bench_pipeline.c bench/bench_util.h $(CORE_HDRS) $(BUILD)/libcwai.a
 	$(CC) $(CORE_CFLAGS) -Isrc bench/bench_pipeline.c $(BUILD)/libcwai.a $(CORE_LIBS) -o $@
 
-$(BUILD)/webhook-load: bench/webhook_load.c
+$(BUILD)/webhook-load: bench/webhook_load.c bench/bench_util.h
 	$(CC) -O2 -W -Wall -Werror $< -o $@
 
-$(BUILD)/fake-upstreams: bench/fake_upstreams.c
+$(BUILD)/fake-upstreams: bench/fake_upstreams.c bench/bench_util.h
 	$(CC) -O2 -W -Wall -Werror -D_GNU_SOURCE $< -o $@
 
-$(BUILD)/cache-latency: bench/cache_latency.c
+$(BUILD)/cache-latency: bench/cache_latency.c bench/bench_util.h
 	$(CC) -O2 -W -Wall -Werror $< -o $@
 
 bench: deps build $(BUILD)/bench-agent $(BUILD)/bench-pipeline $(BUILD)/webhook-load \

@@ -14,30 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE  *f = fopen(path, "rb");
-    long   n;
-    char  *b;
-
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t) n + 1);
-    if (b == NULL || fread(b, 1, (size_t) n, f) != (size_t) n) {
-        exit(1);
-    }
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t) n;
-    return b;
-}
+#include "bench_util.h"
 
 static double
 now_us(void)
@@ -46,14 +23,6 @@ now_us(void)
 
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
 }
 
 int
@@ -72,9 +41,9 @@ main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "-n") == 0) {
         n = (size_t) atol(argv[2]);
     }
-    wire = slurp("t/fixtures/chatwoot/message_created_incoming_whatsapp.wire.json", &wlen);
-    final = slurp("t/fixtures/openai/chat-completion-final.json", &flen);
-    reply = slurp("t/fixtures/chatwoot/reply_create_message_response.json", &rlen);
+    wire = bench_slurp("t/fixtures/chatwoot/message_created_incoming_whatsapp.wire.json", &wlen);
+    final = bench_slurp("t/fixtures/openai/chat-completion-final.json", &flen);
+    reply = bench_slurp("t/fixtures/chatwoot/reply_create_message_response.json", &rlen);
 
     dom = cwai_domain_load(paths, 1, &err);
     bot = dom ? cwai_agent_new(dom, &err) : NULL;
@@ -146,8 +115,8 @@ main(int argc, char **argv)
         t_pipe[i] = t2 - t1;
     }
 
-    qsort(t_parse, n, sizeof(double), cmp);
-    qsort(t_pipe, n, sizeof(double), cmp);
+    qsort(t_parse, n, sizeof(double), bench_cmp_double);
+    qsort(t_pipe, n, sizeof(double), bench_cmp_double);
     printf("core per message (%zu messages, CPU us):      median     p99\n", n);
     printf("  webhook parse + filter                   %8.1f %8.1f\n",
            t_parse[n / 2], t_parse[n * 99 / 100]);

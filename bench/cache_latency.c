@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #define MAX_CONNS  256
 
@@ -67,47 +68,6 @@ static double   reply_at;               /* when it came */
 static long     llm_calls;
 static conn_t  *delayed[MAX_CONNS];
 static size_t   ndelayed;
-
-static double
-now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE  *f = fopen(path, "rb");
-    char  *s;
-    long   n;
-
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = malloc((size_t) n + 1);
-    if (fread(s, 1, (size_t) n, f) != (size_t) n) {
-        exit(1);
-    }
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t) n;
-    return s;
-}
 
 /* every occurrence of from in s replaced by to (a new string) */
 static char *
@@ -223,7 +183,7 @@ serve(conn_t *c)
         }
         if (strncmp(c->in, "POST /v1/chat/completions", 25) == 0) {
             llm_calls++;
-            c->due = now_ms() + model_ms;
+            c->due = bench_now_ms() + model_ms;
             delayed[ndelayed++] = c;
         } else {
             conv = strstr(c->in, "/conversations/");
@@ -232,7 +192,7 @@ serve(conn_t *c)
                 && strncmp(strchr(conv + 15, '/') ? strchr(conv + 15, '/') : "", "/messages ", 10) == 0
                 && reply_at == 0)
             {
-                reply_at = now_ms();
+                reply_at = bench_now_ms();
             }
             respond(c, cw_body, cw_len);
         }
@@ -269,7 +229,7 @@ static void
 loop_once(int lfd, double deadline)
 {
     struct epoll_event  evs[64];
-    double              t = now_ms(), next = deadline;
+    double              t = bench_now_ms(), next = deadline;
     int                 n, i;
     size_t              k;
 
@@ -322,7 +282,7 @@ loop_once(int lfd, double deadline)
         }
     }
     /* model answers that are due */
-    t = now_ms();
+    t = bench_now_ms();
     for (k = 0; k < ndelayed; ) {
         conn_t *c = delayed[k];
         if (c->due <= t) {
@@ -395,18 +355,18 @@ sample(int lfd, struct sockaddr_in *sa, const char *tpl, const char *text,
     ev.events = EPOLLOUT | EPOLLIN;
     ev.data.ptr = c;
     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-    t0 = now_ms();
+    t0 = bench_now_ms();
     connect(c->fd, (struct sockaddr *) sa, sizeof(*sa));
 
     deadline = t0 + model_ms + 5000;
-    while (reply_at == 0 && now_ms() < deadline) {
+    while (reply_at == 0 && bench_now_ms() < deadline) {
         loop_once(lfd, deadline);
     }
     l = reply_at == 0 ? -1 : reply_at - t0;
 
     /* let the pipeline end (DONE writes the caches) before the next */
-    deadline = now_ms() + 2;
-    while (now_ms() < deadline) {
+    deadline = bench_now_ms() + 2;
+    while (bench_now_ms() < deadline) {
         loop_once(lfd, deadline);
     }
     return l;
@@ -429,12 +389,12 @@ main(int argc, char **argv)
         return 2;
     }
     model_ms = atof(argv[2]);
-    tpl = slurp(argv[3], &tpl_len);
+    tpl = bench_slurp(argv[3], &tpl_len);
     n = atoi(argv[4]);
     tag = argv[5];
-    llm_body = slurp("t/fixtures/openai/chat-completion-final.json", &llm_len);
-    cw_body = slurp("t/fixtures/chatwoot/reply_create_message_response.json", &cw_len);
-    id_base = 800000000L + (long) (now_ms()) % 1000000 * 100;
+    llm_body = bench_slurp("t/fixtures/openai/chat-completion-final.json", &llm_len);
+    cw_body = bench_slurp("t/fixtures/chatwoot/reply_create_message_response.json", &cw_len);
+    id_base = 800000000L + (long) (bench_now_ms()) % 1000000 * 100;
 
     ep = epoll_create1(0);
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -490,8 +450,8 @@ main(int argc, char **argv)
         /* a pause between groups: the last pipeline ends, its cache
          * writes (zone, Redis) are done */
         {
-            double until = now_ms() + 300;
-            while (now_ms() < until) {
+            double until = bench_now_ms() + 300;
+            while (bench_now_ms() < until) {
                 loop_once(lfd, until);
             }
         }
@@ -545,7 +505,7 @@ main(int argc, char **argv)
                 printf("%s: no reply came (%zu lost)\n", P->name, P->lost);
                 continue;
             }
-            qsort(lat, nl, sizeof(double), cmp);
+            qsort(lat, nl, sizeof(double), bench_cmp_double);
             for (sum = 0, k = 0; k < nl; k++) {
                 sum += lat[k];
             }

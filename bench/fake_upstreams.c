@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define IN_CAP  65536
 
 typedef struct {
@@ -50,39 +52,13 @@ static const char  *bodies[3];     /* model, chatwoot, (counts: built) */
 static size_t       body_len[3];
 static long         counts[2];
 
-static double
-now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static char *
 slurp(const char *dir, const char *name, size_t *len)
 {
-    char   path[4096];
-    FILE  *f;
-    long   n;
-    char  *b;
+    char  path[4096];
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t) n + 1);
-    if (b == NULL || fread(b, 1, (size_t) n, f) != (size_t) n) {
-        exit(1);
-    }
-    fclose(f);
-    *len = (size_t) n;
-    return b;
+    return bench_slurp(path, len);
 }
 
 static void
@@ -233,7 +209,7 @@ parse(int ep, conn_t *c, fifo_t *q, double *delay)
         model = strncmp(path, "/v1/chat/completions", 20) == 0;
         counts[model ? 0 : 1]++;
         c->waiting = model ? 1 : 2;
-        fifo_push(&q[model ? 0 : 1], c, now_ms() + delay[model ? 0 : 1]);
+        fifo_push(&q[model ? 0 : 1], c, bench_now_ms() + delay[model ? 0 : 1]);
     }
     return 0;
 }
@@ -298,7 +274,7 @@ main(int argc, char **argv)
 
     for (;;) {
         /* answers that are due, oldest first */
-        t = now_ms();
+        t = bench_now_ms();
         for (i = 0; i < 2; i++) {
             while (q[i].n && q[i].due[q[i].head] <= t) {
                 conn_t  *c = q[i].c[q[i].head];

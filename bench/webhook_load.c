@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 typedef struct {
     int     fd;
@@ -34,23 +35,6 @@ typedef struct {
     char    resp[1024];
     size_t  got;
 } conn_t;
-
-static double
-now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
 
 /* replaces the first "id":90211 occurrences and "id":318, with unique ids */
 static char *
@@ -130,11 +114,11 @@ main(int argc, char **argv)
     cap = (size_t) (rate * secs) + 16;
     lat = malloc(cap * sizeof(double));
     ep = epoll_create1(0);
-    t0 = now_ms();
+    t0 = bench_now_ms();
     next = t0;
 
-    while (now_ms() - t0 < secs * 1000 || nlat + errors < sent) {
-        double  t = now_ms();
+    while (bench_now_ms() - t0 < secs * 1000 || nlat + errors < sent) {
+        double  t = bench_now_ms();
         int     n, timeout;
 
         /* start every request that is due */
@@ -175,12 +159,12 @@ main(int argc, char **argv)
             next += 1000.0 / rate;
         }
 
-        timeout = (int) (next - now_ms());
-        if (timeout < 0 || now_ms() - t0 >= secs * 1000) {
+        timeout = (int) (next - bench_now_ms());
+        if (timeout < 0 || bench_now_ms() - t0 >= secs * 1000) {
             timeout = t - t0 < secs * 1000 ? 0 : 50;
         }
         n = epoll_wait(ep, evs, 256, timeout);
-        if (n == 0 && now_ms() - t0 > secs * 1000 + 10000) {
+        if (n == 0 && bench_now_ms() - t0 > secs * 1000 + 10000) {
             break;          /* stragglers: count as errors */
         }
         for (i = 0; i < (size_t) n; i++) {
@@ -211,7 +195,7 @@ main(int argc, char **argv)
                 {
                     /* the acknowledgement is complete: that is the latency */
                     if (strncmp(c->resp, "HTTP/1.1 200", 12) == 0) {
-                        lat[nlat++] = now_ms() - c->start;
+                        lat[nlat++] = bench_now_ms() - c->start;
                     } else {
                         errors++;
                     }
@@ -228,7 +212,7 @@ main(int argc, char **argv)
         }
     }
 
-    qsort(lat, nlat, sizeof(double), cmp);
+    qsort(lat, nlat, sizeof(double), bench_cmp_double);
     printf("rate %.0f/s for %.0f s: sent %zu, acknowledged %zu, errors %zu; "
            "ack latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
            rate, secs, sent, nlat, errors,

@@ -192,6 +192,16 @@ ngx_int_t ngx_http_cwai_redis_request(ngx_http_request_t *r,
     ngx_http_cwai_redis_pt handler, void *data, int argc, const char **argv,
     const size_t *argvlen);
 
+/* EVAL script (a Lua script's text) with keys (chatwootai_redis prefix=
+ * added) and arguments: as ngx_http_cwai_redis_request() with r, as
+ * ngx_http_cwai_redis_command() without a pool when r is NULL.
+ * NGX_DECLINED also when a key does not fit or there are too many. */
+#define NGX_HTTP_CWAI_REDIS_EVAL_KEYS   3
+#define NGX_HTTP_CWAI_REDIS_EVAL_ARGS   272
+ngx_int_t ngx_http_cwai_redis_eval(ngx_http_request_t *r,
+    ngx_http_cwai_redis_pt handler, void *data, const char *script,
+    ngx_str_t *keys, ngx_uint_t nkeys, ngx_str_t *args, ngx_uint_t nargs);
+
 /* the L2 (kinds of chatwootai_l2_total) */
 #define NGX_HTTP_CWAI_L2_CACHE   0
 #define NGX_HTTP_CWAI_L2_MEMORY  1

@@ -164,6 +164,9 @@ static const char  ngx_http_cwai_queue_claim_lua[] =
 
 
 static void ngx_http_cwai_queue_tick(ngx_event_t *ev);
+
+static ngx_str_t  ngx_http_cwai_queue_stream = ngx_string("q");
+static ngx_str_t  ngx_http_cwai_queue_group = ngx_string(NGX_HTTP_CWAI_QUEUE_GROUP);
 static void ngx_http_cwai_queue_resumed_answer(ngx_http_request_t *r,
     void *data);
 static void ngx_http_cwai_queue_resume(ngx_http_cwai_queue_rec_t *rec,
@@ -410,11 +413,9 @@ ngx_int_t
 ngx_http_cwai_queue_add(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_http_cwai_domain_t *dom, void (*handler)(ngx_http_request_t *r))
 {
-    u_char                       kbuf[48], sbuf[128];
-    size_t                       argvlen[11];
-    ngx_str_t                    key, q = ngx_string("q");
+    u_char                       kbuf[48];
+    ngx_str_t                    key, args[7];
     ngx_int_t                    rc;
-    const char                  *argv[11];
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_cwai_queue_add_t   *a;
     ngx_http_cwai_queue_item_t  *item;
@@ -447,33 +448,20 @@ ngx_http_cwai_queue_add(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     }
     a->rec.body = ctx->body;
 
-    argv[0] = "EVAL";
-    argv[1] = ngx_http_cwai_queue_add_lua;
-    argv[2] = "1";
-    argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &q,
-                                                  &argvlen[3]);
-    argv[4] = NGX_HTTP_CWAI_QUEUE_GROUP;
-    argv[5] = (const char *) w->consumer;
-    argvlen[5] = w->consumer_len;
-    argv[6] = (const char *) a->rec.key.data;
-    argvlen[6] = a->rec.key.len;
-    argv[7] = (const char *) a->rec.loc.data;
-    argvlen[7] = a->rec.loc.len;
-    argv[8] = (const char *) a->rec.dom.data;
-    argvlen[8] = a->rec.dom.len;
-    argv[9] = a->rec.nm.len ? (const char *) a->rec.nm.data : "";
-    argvlen[9] = a->rec.nm.len;
-    argv[10] = (const char *) ctx->body.data;
-    argvlen[10] = ctx->body.len;
-    argvlen[0] = 4;
-    argvlen[1] = sizeof(ngx_http_cwai_queue_add_lua) - 1;
-    argvlen[2] = 1;
-    argvlen[4] = sizeof(NGX_HTTP_CWAI_QUEUE_GROUP) - 1;
+    args[0] = ngx_http_cwai_queue_group;
+    args[1].data = w->consumer;
+    args[1].len = w->consumer_len;
+    args[2] = a->rec.key;
+    args[3] = a->rec.loc;
+    args[4] = a->rec.dom;
+    args[5] = a->rec.nm;
+    args[6] = a->rec.body;
 
     rc = NGX_DECLINED;
-    if (argv[3] != NULL && ngx_http_cwai_redis_up()) {
-        rc = ngx_http_cwai_redis_request(r, ngx_http_cwai_queue_added, a, 11,
-                                         argv, argvlen);
+    if (ngx_http_cwai_redis_up()) {
+        rc = ngx_http_cwai_redis_eval(r, ngx_http_cwai_queue_added, a,
+                                      ngx_http_cwai_queue_add_lua,
+                                      &ngx_http_cwai_queue_stream, 1, args, 7);
     }
     if (rc == NGX_OK) {
         return NGX_AGAIN;
@@ -545,11 +533,8 @@ static void
 ngx_http_cwai_queue_send_done(u_char *id, size_t id_len, u_char *key,
     size_t key_len)
 {
-    u_char                          sbuf[128], dbuf[128], mbuf[64],
-                                    tbuf[NGX_INT_T_LEN];
-    size_t                          argvlen[8];
-    ngx_str_t                       q = ngx_string("q"), dk;
-    const char                     *argv[8];
+    u_char                          mbuf[64], tbuf[NGX_INT_T_LEN];
+    ngx_str_t                       keys[2], args[3];
     ngx_http_cwai_queue_unacked_t  *u;
 
     u = ngx_alloc(sizeof(ngx_http_cwai_queue_unacked_t), ngx_cycle->log);
@@ -559,30 +544,19 @@ ngx_http_cwai_queue_send_done(u_char *id, size_t id_len, u_char *key,
     u->id_len = ngx_cpymem(u->id, id, id_len) - u->id;
     u->key_len = ngx_cpymem(u->key, key, key_len) - u->key;
 
-    dk.data = mbuf;
-    dk.len = ngx_snprintf(mbuf, sizeof(mbuf), "done:%*s", key_len, key) - mbuf;
+    keys[0] = ngx_http_cwai_queue_stream;
+    keys[1].data = mbuf;
+    keys[1].len = ngx_snprintf(mbuf, sizeof(mbuf), "done:%*s", key_len, key)
+                  - mbuf;
+    args[0] = ngx_http_cwai_queue_group;
+    args[1].data = u->id;
+    args[1].len = u->id_len;
+    args[2].data = tbuf;
+    args[2].len = ngx_sprintf(tbuf, "%M", (ngx_msec_t) 86400000) - tbuf;
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_cwai_queue_done_lua;
-    argvlen[1] = sizeof(ngx_http_cwai_queue_done_lua) - 1;
-    argv[2] = "2";
-    argvlen[2] = 1;
-    argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &q,
-                                                  &argvlen[3]);
-    argv[4] = (const char *) ngx_http_cwai_l2_key(dbuf, sizeof(dbuf), &dk,
-                                                  &argvlen[4]);
-    argv[5] = NGX_HTTP_CWAI_QUEUE_GROUP;
-    argvlen[5] = sizeof(NGX_HTTP_CWAI_QUEUE_GROUP) - 1;
-    argv[6] = (const char *) u->id;
-    argvlen[6] = u->id_len;
-    argv[7] = (const char *) tbuf;
-    argvlen[7] = ngx_sprintf(tbuf, "%M", (ngx_msec_t) 86400000) - tbuf;
-
-    if (argv[3] == NULL || argv[4] == NULL
-        || ngx_http_cwai_redis_command(NULL, ngx_http_cwai_queue_done_reply, u,
-                                       8, argv, argvlen)
-           != NGX_OK)
+    if (ngx_http_cwai_redis_eval(NULL, ngx_http_cwai_queue_done_reply, u,
+                                 ngx_http_cwai_queue_done_lua, keys, 2, args, 3)
+        != NGX_OK)
     {
         ngx_http_cwai_queue_unacked_add(u->id, u->id_len, u->key, u->key_len);
         ngx_free(u);
@@ -703,38 +677,24 @@ ngx_http_cwai_queue_beaten(void *data, ngx_int_t rc, redisReply *reply)
 static void
 ngx_http_cwai_queue_beat(ngx_http_cwai_main_conf_t *cmcf)
 {
-    u_char                        sbuf[128];
-    size_t                        n, argvlen[5 + NGX_HTTP_CWAI_QUEUE_BEAT_MAX];
-    ngx_str_t                     qk = ngx_string("q");
+    size_t                        n;
+    ngx_str_t                     args[2 + NGX_HTTP_CWAI_QUEUE_BEAT_MAX];
     ngx_queue_t                  *q;
-    const char                   *argv[5 + NGX_HTTP_CWAI_QUEUE_BEAT_MAX];
     ngx_http_cwai_queue_item_t   *item;
     ngx_http_cwai_queue_worker_t *w = &ngx_http_cwai_queue_worker;
 
     if (w->beating || ngx_queue_empty(&w->live)) {
         return;
     }
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_cwai_queue_beat_lua;
-    argvlen[1] = sizeof(ngx_http_cwai_queue_beat_lua) - 1;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &qk,
-                                                  &argvlen[3]);
-    argv[4] = NGX_HTTP_CWAI_QUEUE_GROUP;
-    argvlen[4] = sizeof(NGX_HTTP_CWAI_QUEUE_GROUP) - 1;
-    argv[5] = (const char *) w->consumer;
-    argvlen[5] = w->consumer_len;
-    if (argv[3] == NULL) {
-        return;
-    }
+    args[0] = ngx_http_cwai_queue_group;
+    args[1].data = w->consumer;
+    args[1].len = w->consumer_len;
 
     /* the entries not refreshed for a third of resume_after, oldest first;
      * the ids are copied by hiredis when the command is formatted */
-    n = 6;
+    n = 2;
     for (q = ngx_queue_head(&w->live);
-         q != ngx_queue_sentinel(&w->live) && n < 5 + NGX_HTTP_CWAI_QUEUE_BEAT_MAX;
+         q != ngx_queue_sentinel(&w->live) && n < 2 + NGX_HTTP_CWAI_QUEUE_BEAT_MAX;
          q = ngx_queue_next(q))
     {
         item = ngx_queue_data(q, ngx_http_cwai_queue_item_t, live);
@@ -742,15 +702,16 @@ ngx_http_cwai_queue_beat(ngx_http_cwai_main_conf_t *cmcf)
             continue;
         }
         item->beat = ngx_current_msec;
-        argv[n] = (const char *) item->id;
-        argvlen[n] = item->id_len;
+        args[n].data = item->id;
+        args[n].len = item->id_len;
         n++;
     }
-    if (n == 6) {
+    if (n == 2) {
         return;
     }
-    if (ngx_http_cwai_redis_command(NULL, ngx_http_cwai_queue_beaten, NULL,
-                                    (int) n, argv, argvlen)
+    if (ngx_http_cwai_redis_eval(NULL, ngx_http_cwai_queue_beaten, NULL,
+                                 ngx_http_cwai_queue_beat_lua,
+                                 &ngx_http_cwai_queue_stream, 1, args, n)
         == NGX_OK)
     {
         w->beating = 1;
@@ -858,41 +819,33 @@ ngx_http_cwai_queue_claimed(void *data, ngx_int_t rc, redisReply *reply)
 static void
 ngx_http_cwai_queue_claim_redis(ngx_http_cwai_main_conf_t *cmcf)
 {
-    u_char                        sbuf[128], dbuf[128], ibuf[NGX_INT_T_LEN],
+    u_char                        dbuf[128], ibuf[NGX_INT_T_LEN],
                                   cbuf[NGX_INT_T_LEN];
-    size_t                        argvlen[10];
-    ngx_str_t                     q = ngx_string("q"), d = ngx_string("done:");
-    const char                   *argv[10];
+    ngx_str_t                     d = ngx_string("done:"), args[6];
     ngx_http_cwai_queue_worker_t *w = &ngx_http_cwai_queue_worker;
 
     if (w->claiming) {
         return;
     }
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_cwai_queue_claim_lua;
-    argvlen[1] = sizeof(ngx_http_cwai_queue_claim_lua) - 1;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &q,
-                                                  &argvlen[3]);
-    argv[4] = NGX_HTTP_CWAI_QUEUE_GROUP;
-    argvlen[4] = sizeof(NGX_HTTP_CWAI_QUEUE_GROUP) - 1;
-    argv[5] = (const char *) w->consumer;
-    argvlen[5] = w->consumer_len;
-    argv[6] = (const char *) ibuf;
-    argvlen[6] = ngx_sprintf(ibuf, "%M", cmcf->resume_after) - ibuf;
-    argv[7] = (const char *) cbuf;
-    argvlen[7] = ngx_sprintf(cbuf, "%d", NGX_HTTP_CWAI_QUEUE_PER_TICK) - cbuf;
-    argv[8] = (const char *) ngx_http_cwai_l2_key(dbuf, sizeof(dbuf), &d,
-                                                  &argvlen[8]);
-    argv[9] = (w->ticks % 128 == 1) ? "1" : "0";
-    argvlen[9] = 1;
-    if (argv[3] == NULL || argv[8] == NULL) {
+    args[0] = ngx_http_cwai_queue_group;
+    args[1].data = w->consumer;
+    args[1].len = w->consumer_len;
+    args[2].data = ibuf;
+    args[2].len = ngx_sprintf(ibuf, "%M", cmcf->resume_after) - ibuf;
+    args[3].data = cbuf;
+    args[3].len = ngx_sprintf(cbuf, "%d", NGX_HTTP_CWAI_QUEUE_PER_TICK) - cbuf;
+    /* the done marks' prefix, as the script names them */
+    args[4].data = ngx_http_cwai_l2_key(dbuf, sizeof(dbuf), &d, &args[4].len);
+    ngx_str_set(&args[5], "0");
+    if (w->ticks % 128 == 1) {
+        ngx_str_set(&args[5], "1");
+    }
+    if (args[4].data == NULL) {
         return;
     }
-    if (ngx_http_cwai_redis_command(NULL, ngx_http_cwai_queue_claimed, NULL,
-                                    10, argv, argvlen)
+    if (ngx_http_cwai_redis_eval(NULL, ngx_http_cwai_queue_claimed, NULL,
+                                 ngx_http_cwai_queue_claim_lua,
+                                 &ngx_http_cwai_queue_stream, 1, args, 6)
         == NGX_OK)
     {
         w->claiming = 1;

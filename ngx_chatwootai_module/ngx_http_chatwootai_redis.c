@@ -608,6 +608,52 @@ ngx_http_cwai_redis_request(ngx_http_request_t *r, ngx_http_cwai_redis_pt handle
 }
 
 
+ngx_int_t
+ngx_http_cwai_redis_eval(ngx_http_request_t *r, ngx_http_cwai_redis_pt handler,
+    void *data, const char *script, ngx_str_t *keys, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs)
+{
+    u_char       kbuf[NGX_HTTP_CWAI_REDIS_EVAL_KEYS][512];
+    size_t       argvlen[3 + NGX_HTTP_CWAI_REDIS_EVAL_KEYS
+                         + NGX_HTTP_CWAI_REDIS_EVAL_ARGS];
+    ngx_uint_t   i, n;
+    const char  *argv[3 + NGX_HTTP_CWAI_REDIS_EVAL_KEYS
+                      + NGX_HTTP_CWAI_REDIS_EVAL_ARGS];
+
+    if (nkeys > NGX_HTTP_CWAI_REDIS_EVAL_KEYS
+        || nargs > NGX_HTTP_CWAI_REDIS_EVAL_ARGS)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* EVAL each time: Redis caches the compiled script by its SHA1, and
+     * the text costs a few hundred bytes on a connection that is there */
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = script;
+    argvlen[1] = ngx_strlen(script);
+    argv[2] = "0123" + nkeys;       /* one digit: nkeys <= 3 */
+    argvlen[2] = 1;
+    n = 3;
+    for (i = 0; i < nkeys; i++, n++) {
+        argv[n] = (const char *) ngx_http_cwai_l2_key(kbuf[i], sizeof(kbuf[i]),
+                                                      &keys[i], &argvlen[n]);
+        if (argv[n] == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+    for (i = 0; i < nargs; i++, n++) {
+        argv[n] = args[i].len ? (const char *) args[i].data : "";
+        argvlen[n] = args[i].len;
+    }
+
+    return r ? ngx_http_cwai_redis_request(r, handler, data, (int) n, argv,
+                                           argvlen)
+             : ngx_http_cwai_redis_command(NULL, handler, data, (int) n, argv,
+                                           argvlen);
+}
+
+
 /* ---- the connection --------------------------------------------------- */
 
 static void

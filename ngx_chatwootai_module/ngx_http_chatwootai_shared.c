@@ -98,44 +98,25 @@ ngx_http_cwai_l2_decided(void *data, ngx_int_t rc, redisReply *reply)
 
 
 static ngx_int_t
-ngx_http_cwai_l2_eval(ngx_http_request_t *r, const char *script, size_t len,
+ngx_http_cwai_l2_eval(ngx_http_request_t *r, const char *script,
     ngx_str_t *key, ngx_uint_t nargs, ngx_str_t *args,
     ngx_http_cwai_l2_decided_pt handler, void *data)
 {
-    u_char                       kbuf[512];
-    size_t                       argvlen[6];
-    ngx_uint_t                   i;
-    const char                  *argv[6];
     ngx_http_cwai_l2_decision_t *d;
 
     if (!ngx_http_cwai_redis_configured() || !ngx_http_cwai_redis_up()) {
         return NGX_DECLINED;
     }
-    argv[3] = (const char *) ngx_http_cwai_l2_key(kbuf, sizeof(kbuf), key,
-                                                  &argvlen[3]);
     d = ngx_palloc(r->pool, sizeof(ngx_http_cwai_l2_decision_t));
-    if (argv[3] == NULL || d == NULL) {
+    if (d == NULL) {
         return NGX_DECLINED;
     }
     d->r = r->main;
     d->handler = handler;
     d->data = data;
 
-    /* EVAL each time: Redis caches the compiled script by its SHA1, and
-     * the text costs a few hundred bytes on a connection that is there */
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = script;
-    argvlen[1] = len;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    for (i = 0; i < nargs; i++) {
-        argv[4 + i] = (const char *) args[i].data;
-        argvlen[4 + i] = args[i].len;
-    }
-
-    return ngx_http_cwai_redis_request(r, ngx_http_cwai_l2_decided, d,
-                                       (int) (4 + nargs), argv, argvlen)
+    return ngx_http_cwai_redis_eval(r, ngx_http_cwai_l2_decided, d, script,
+                                    key, 1, args, nargs)
            == NGX_OK ? NGX_AGAIN : NGX_DECLINED;
 }
 
@@ -183,9 +164,8 @@ ngx_http_cwai_l2_burst_claim(ngx_http_request_t *r, ngx_str_t *key, int64_t id,
     args[1].data = tbuf;
     args[1].len = ngx_sprintf(tbuf, "%M", ttl) - tbuf;
 
-    return ngx_http_cwai_l2_eval(r, ngx_http_cwai_burst_lua,
-                                 sizeof(ngx_http_cwai_burst_lua) - 1, key, 2,
-                                 args, handler, data);
+    return ngx_http_cwai_l2_eval(r, ngx_http_cwai_burst_lua, key, 2, args,
+                                 handler, data);
 }
 
 
@@ -202,9 +182,8 @@ ngx_http_cwai_l2_limit(ngx_http_request_t *r, ngx_str_t *key,
     args[1].data = bbuf;
     args[1].len = ngx_sprintf(bbuf, "%ui", burst) - bbuf;
 
-    return ngx_http_cwai_l2_eval(r, ngx_http_cwai_limit_lua,
-                                 sizeof(ngx_http_cwai_limit_lua) - 1, key, 2,
-                                 args, handler, data);
+    return ngx_http_cwai_l2_eval(r, ngx_http_cwai_limit_lua, key, 2, args,
+                                 handler, data);
 }
 
 

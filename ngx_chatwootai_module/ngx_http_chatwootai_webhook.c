@@ -1072,11 +1072,9 @@ ngx_int_t
 ngx_http_cwai_order_acquire(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_http_cwai_domain_t *dom)
 {
-    u_char                     kbuf[64], sbuf[128], ibuf[NGX_INT64_LEN],
+    u_char                     kbuf[64], ibuf[NGX_INT64_LEN],
                                tbuf[NGX_INT_T_LEN];
-    size_t                     argvlen[6];
-    ngx_str_t                  key, id, val;
-    const char                *argv[6];
+    ngx_str_t                  key, id, val, args[2];
     ngx_http_cwai_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
@@ -1087,22 +1085,12 @@ ngx_http_cwai_order_acquire(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     id.len = ngx_sprintf(ibuf, "%L", ctx->wh.message_id) - ibuf;
 
     if (ngx_http_cwai_redis_up()) {
-        argv[0] = "EVAL";
-        argvlen[0] = 4;
-        argv[1] = ngx_http_cwai_order_lua;
-        argvlen[1] = sizeof(ngx_http_cwai_order_lua) - 1;
-        argv[2] = "1";
-        argvlen[2] = 1;
-        argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &key,
-                                                      &argvlen[3]);
-        argv[4] = (const char *) id.data;
-        argvlen[4] = id.len;
-        argv[5] = (const char *) tbuf;
-        argvlen[5] = ngx_sprintf(tbuf, "%d", NGX_HTTP_CWAI_ORDER_TTL) - tbuf;
-        if (argv[3] != NULL
-            && ngx_http_cwai_redis_request(r, ngx_http_cwai_order_decided, r,
-                                           6, argv, argvlen)
-               == NGX_OK)
+        args[0] = id;
+        args[1].data = tbuf;
+        args[1].len = ngx_sprintf(tbuf, "%d", NGX_HTTP_CWAI_ORDER_TTL) - tbuf;
+        if (ngx_http_cwai_redis_eval(r, ngx_http_cwai_order_decided, r,
+                                     ngx_http_cwai_order_lua, &key, 1, args, 2)
+            == NGX_OK)
         {
             return NGX_DONE;
         }
@@ -1129,10 +1117,8 @@ ngx_http_cwai_order_acquire(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
 void
 ngx_http_cwai_order_release(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
 {
-    u_char                     kbuf[64], sbuf[128], ibuf[NGX_INT64_LEN];
-    size_t                     argvlen[5];
-    ngx_str_t                  key, val;
-    const char                *argv[5];
+    u_char                     kbuf[64], ibuf[NGX_INT64_LEN];
+    ngx_str_t                  key, val, id;
     ngx_http_cwai_loc_conf_t  *lcf;
 
     if (!ctx->ordered) {
@@ -1144,20 +1130,11 @@ ngx_http_cwai_order_release(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
     key.len = ngx_http_cwai_order_key(kbuf, sizeof(kbuf), ctx);
 
     if (ctx->order_redis) {
-        argv[0] = "EVAL";
-        argvlen[0] = 4;
-        argv[1] = ngx_http_cwai_order_release_lua;
-        argvlen[1] = sizeof(ngx_http_cwai_order_release_lua) - 1;
-        argv[2] = "1";
-        argvlen[2] = 1;
-        argv[3] = (const char *) ngx_http_cwai_l2_key(sbuf, sizeof(sbuf), &key,
-                                                      &argvlen[3]);
-        argv[4] = (const char *) ibuf;
-        argvlen[4] = ngx_sprintf(ibuf, "%L", ctx->wh.message_id) - ibuf;
-        if (argv[3] != NULL) {
-            (void) ngx_http_cwai_redis_command(NULL, NULL, NULL, 5, argv,
-                                               argvlen);
-        }
+        id.data = ibuf;
+        id.len = ngx_sprintf(ibuf, "%L", ctx->wh.message_id) - ibuf;
+        (void) ngx_http_cwai_redis_eval(NULL, NULL, NULL,
+                                        ngx_http_cwai_order_release_lua,
+                                        &key, 1, &id, 1);
         return;
     }
 
