@@ -473,6 +473,9 @@ ngx_uint_t ngx_http_cwai_queue_lost(ngx_http_cwai_ctx_t *ctx);
 /* ---- handlers and helpers ---------------------------------------------- */
 
 void ngx_http_cwai_webhook_run(ngx_http_request_t *r, void *data);
+/* a message of a burst that a later one (latest) answers: it ends merged */
+void ngx_http_cwai_burst_merged(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
+    ngx_str_t *latest);
 ngx_int_t ngx_http_cwai_order_acquire(ngx_http_request_t *r,
     ngx_http_cwai_ctx_t *ctx, ngx_http_cwai_domain_t *dom);
 void ngx_http_cwai_order_release(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx);

@@ -1127,23 +1127,6 @@ failed:
 }
 
 
-static void
-ngx_http_cwai_queue_merged(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx)
-{
-    ngx_http_cwai_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chatwootai_module);
-    ctx->outcome = "merged";
-    (void) ngx_atomic_fetch_add(&lcf->zone->sh->stats.merged, 1);
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "chatwootai: resumed message %L of conversation %L was "
-                  "answered with a later one", ctx->wh.message_id,
-                  ctx->wh.conversation_id);
-    ngx_http_cwai_queue_done(r, ctx);
-    cwai_webhook_free(&ctx->wh);
-}
-
-
 /* Redis said which message of the burst answers: a later one (merged), or
  * this one — also when it had claimed the burst before its worker stopped
  * (Redis then names it) — or could not tell (the zone's answer stands). */
@@ -1157,7 +1140,7 @@ ngx_http_cwai_queue_burst_decided(ngx_http_request_t *r, void *data,
     if (rc == NGX_DECLINED && latest != NULL
         && ngx_atoi(latest->data, latest->len) != (ngx_int_t) ctx->wh.message_id)
     {
-        ngx_http_cwai_queue_merged(r, ctx);
+        ngx_http_cwai_burst_merged(r, ctx, latest);
         return;
     }
     ngx_http_cwai_queue_resumed_answer(r, data);
@@ -1191,7 +1174,7 @@ ngx_http_cwai_queue_resumed_run(ngx_http_request_t *r, void *data)
         if (ngx_http_cwai_zone_get(lcf->zone, &key, r->pool, &val, NULL) == NGX_OK
             && ngx_atoi(val.data, val.len) != (ngx_int_t) ctx->wh.message_id)
         {
-            ngx_http_cwai_queue_merged(r, ctx);
+            ngx_http_cwai_burst_merged(r, ctx, &val);
             return;
         }
     }

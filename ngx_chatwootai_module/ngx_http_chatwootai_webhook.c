@@ -837,7 +837,7 @@ typedef struct {
 } ngx_http_cwai_burst_t;
 
 
-static void
+void
 ngx_http_cwai_burst_merged(ngx_http_request_t *r, ngx_http_cwai_ctx_t *ctx,
     ngx_str_t *latest)
 {

@@ -200,6 +200,7 @@ wait up
 --- fake eval: $::KILL_THEN_ANSWER
 --- redis_action
 wait up
+wait up /peer/status
 --- request eval
 "POST /peer/hook\n$::SHIP5"
 --- response_body_like eval: $::ACCEPTED
@@ -221,6 +222,7 @@ qr/\[warn\] .*chatwootai: resuming message 43005 of conversation 4305 that a sto
   chatwoot => { preset => 'chatwoot' } }
 --- redis_action
 wait up
+wait up /peer/status
 --- request eval
 ["POST /peer/hook\n$::SHIP7", "GET /redis-ctl/sleep?ms=4500"]
 --- response_body_like eval
@@ -271,7 +273,7 @@ wait up
 --- error_log eval
 qr/\[warn\] .*chatwootai: resuming message 43008 of conversation 4308 that a stopped worker left \(attempt 2\)/
 --- no_error_log
-answered with a later one
+merged into message
 --- timeout: 10
 
 
